@@ -1,0 +1,213 @@
+/*
+ * The daemon: wires store, TLS, listeners and the loop together, commits the turn's writes
+ * before the loop sleeps, notices natterctl's account changes, and shuts down cleanly.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include "core/err.h"
+#include "core/kconfig.h"
+#include "core/keycount.h"
+#include "core/log.h"
+#include "core/natterd.h"
+#include "net/net.h"
+#include "store/store.h"
+#include "tls/tls.h"
+#include "xmpp/c2s.h"
+#include "xmpp/router.h"
+
+#define TICK_MS 250			/* timeouts and the account poll run this often */
+#define SHUTDOWN_MS 2000		/* longest wait for streams to flush on exit */
+#define AUTHLIMIT_KEYS 4096
+#define CONNS_PER_IP_KEYS 65536
+
+struct store_txn *natterd_txn(struct natterd *d)
+{
+	if (d->wtxn == NULL && store_begin(d->store, 1, &d->wtxn) != NT_OK) {
+		d->wtxn = NULL;
+		return NULL;
+	}
+	return d->wtxn;
+}
+
+int natterd_commit(struct natterd *d)
+{
+	int rc;
+
+	if (d->wtxn == NULL)
+		return NT_OK;
+	rc = store_commit(d->wtxn);
+	d->wtxn = NULL;
+	return rc;
+}
+
+static void natterd_before_sleep(struct net_loop *l, void *arg)
+{
+	(void)l;
+	(void)natterd_commit(arg);	/* store_commit logs a failure */
+}
+
+/* natterctl deluser: end the streams of accounts that no longer exist. */
+static void natterd_poll_accounts(struct natterd *d)
+{
+	struct store_txn *t = natterd_txn(d);
+	uint64_t gen;
+	struct account *a;
+
+	if (t == NULL || store_accounts_generation(t, &gen) != NT_OK || gen == d->accounts_gen)
+		return;
+	d->accounts_gen = gen;
+	if ((a = malloc(sizeof(*a))) == NULL)
+		return;
+	for (struct c2s *s = d->sessions; s != NULL; s = s->next)
+		if (s->authed && s->state != C2S_CLOSED &&
+		    store_account_get(t, s->bare, a) == NT_ENOENT)
+			c2s_stream_error(s, "not-authorized", "this account was deleted");
+	free(a);
+}
+
+static void natterd_tick(struct net_loop *l, void *arg)
+{
+	(void)l;
+	c2s_sweep(arg);
+	natterd_poll_accounts(arg);
+}
+
+static void natterd_signal(struct net_loop *l, int signo, void *arg)
+{
+	struct natterd *d = arg;
+
+	if (signo == SIGHUP) {
+		log_info("natterd: SIGHUP: reloading the certificate");
+		(void)tls_ctx_reload(d->tls);
+		return;
+	}
+	log_info("natterd: %s: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
+	d->stopping = 1;
+	net_loop_stop(l);
+}
+
+static int natterd_secret(struct natterd *d)
+{
+	struct store_txn *t = natterd_txn(d);
+	size_t len;
+	int rc;
+
+	if (t == NULL)
+		return NT_ESTORE;
+	rc = store_setting_get(t, "scram_fake_secret", d->secret, sizeof(d->secret), &len);
+	if (rc == NT_OK && len == sizeof(d->secret))
+		return natterd_commit(d);
+	if (getrandom(d->secret, sizeof(d->secret), 0) != sizeof(d->secret))
+		return NT_EIO;
+	if ((rc = store_setting_put(t, "scram_fake_secret", d->secret, sizeof(d->secret))) != 0)
+		return rc;
+	return natterd_commit(d);
+}
+
+static int natterd_domain(struct natterd *d, const char *domain)
+{
+	struct jid *j = malloc(sizeof(*j));
+	int rc = NT_ENOMEM;
+
+	if (j != NULL) {
+		rc = jid_parse(j, domain, strlen(domain));
+		if (rc == NT_OK && (j->local[0] != '\0' || j->resource[0] != '\0'))
+			rc = NT_EINVAL;
+		if (rc == NT_OK)
+			memcpy(d->domain, j->domain, sizeof(d->domain));
+		free(j);
+	}
+	if (rc != NT_OK)
+		log_err("natterd: '%s' is not a valid domain name", domain);
+	return rc;
+}
+
+static int natterd_listen(struct natterd *d)
+{
+	int rc;
+
+	if (d->opt.c2s_port > 0 && (rc = net_listen(d->loop, d->opt.listen,
+			(uint16_t)d->opt.c2s_port, c2s_accept_starttls, d)) != NT_OK)
+		return rc;
+	if (d->opt.c2s_tls_port > 0 && (rc = net_listen(d->loop, d->opt.listen,
+			(uint16_t)d->opt.c2s_tls_port, c2s_accept_direct_tls, d)) != NT_OK)
+		return rc;
+	return NT_OK;
+}
+
+int natterd_init(struct natterd *d, const struct natterd_opts *opt)
+{
+	struct store_txn *t;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->opt = *opt;
+	d->xml_lim.max_bytes = CONFIG_NT_STANZA_MAX_BYTES;
+	d->xml_lim.max_depth = CONFIG_NT_XML_MAX_DEPTH;
+	d->xml_lim.max_attrs = CONFIG_NT_XML_MAX_ATTRS;
+	if ((rc = natterd_domain(d, opt->domain)) != NT_OK)
+		return rc;
+	if (mkdir(opt->datadir, 0700) != 0 && errno != EEXIST) {
+		log_err("natterd: cannot create %s: %s", opt->datadir, strerror(errno));
+		return NT_EIO;
+	}
+	if ((rc = store_open(&d->store, opt->datadir, CONFIG_NT_LMDB_MAP_MB, 1)) != NT_OK)
+		return rc;
+	if ((rc = natterd_secret(d)) != NT_OK)
+		return rc;
+	if ((t = natterd_txn(d)) == NULL)
+		return NT_ESTORE;
+	(void)store_accounts_generation(t, &d->accounts_gen);
+	(void)natterd_commit(d);
+	if ((rc = tls_ctx_new(&d->tls, opt->datadir, d->domain)) != NT_OK)
+		return rc;
+	d->users = users_new();
+	d->authlimit = keycount_new(AUTHLIMIT_KEYS, CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull);
+	d->conns_per_ip = keycount_new(CONNS_PER_IP_KEYS, 0);
+	d->loop = net_loop_new(CONFIG_NT_MAX_CONNS);
+	if (d->users == NULL || d->authlimit == NULL || d->conns_per_ip == NULL || d->loop == NULL)
+		return NT_ENOMEM;
+	if ((rc = natterd_listen(d)) != NT_OK)
+		return rc;
+	if (net_on_signal(d->loop, SIGTERM, natterd_signal, d) != NT_OK ||
+	    net_on_signal(d->loop, SIGINT, natterd_signal, d) != NT_OK ||
+	    net_on_signal(d->loop, SIGHUP, natterd_signal, d) != NT_OK ||
+	    net_every(d->loop, TICK_MS, natterd_tick, d) != NT_OK)
+		return NT_ENOMEM;
+	net_set_before_sleep(d->loop, natterd_before_sleep, d);
+	return NT_OK;
+}
+
+int natterd_run(struct natterd *d)
+{
+	uint64_t deadline;
+	int rc = net_loop_run(d->loop);
+
+	/* Close every stream properly, then give the peers a moment to read it. */
+	for (struct c2s *s = d->sessions; s != NULL; s = s->next)
+		c2s_close(s);
+	deadline = net_now_ms(d->loop) + SHUTDOWN_MS;
+	while (net_conn_count(d->loop) > 0 && net_now_ms(d->loop) < deadline)
+		(void)net_loop_once(d->loop, 50);
+	if (natterd_commit(d) != NT_OK)
+		rc = NT_ESTORE;
+	return rc == NT_OK ? 0 : 1;
+}
+
+void natterd_fini(struct natterd *d)
+{
+	if (d->wtxn != NULL)
+		store_abort(d->wtxn);
+	d->wtxn = NULL;
+	net_loop_free(d->loop);		/* closes what is left, freeing their sessions */
+	users_free(d->users);
+	keycount_free(d->authlimit);
+	keycount_free(d->conns_per_ip);
+	tls_ctx_free(d->tls);
+	store_close(d->store);
+	memset(d->secret, 0, sizeof(d->secret));
+}

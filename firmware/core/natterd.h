@@ -1,0 +1,61 @@
+#ifndef NATTER_CORE_NATTERD_H
+#define NATTER_CORE_NATTERD_H
+/*
+ * The daemon's state, passed to every handler (no hidden globals). One per process.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "xml/framer.h"
+#include "xmpp/jid.h"
+
+struct net_loop;
+struct store;
+struct store_txn;
+struct tls_ctx;
+struct c2s;
+struct users;
+struct keycount;
+
+struct natterd_opts {
+	const char *datadir;
+	const char *domain;
+	const char *listen;		/* NULL: every address */
+	int c2s_port;			/* 0: off */
+	int c2s_tls_port;		/* 0: off */
+	uint32_t handshake_ms;
+	uint32_t idle_ms;
+	int verbose;
+};
+
+struct natterd {
+	struct natterd_opts opt;
+	char domain[JID_PART_MAX + 1];	/* prepared */
+	struct net_loop *loop;
+	struct store *store;
+	struct store_txn *wtxn;		/* this turn's write transaction, or NULL */
+	struct tls_ctx *tls;
+	struct xml_limits xml_lim;
+	struct c2s *sessions;		/* every client stream, newest first */
+	unsigned nsessions;
+	struct users *users;		/* bound sessions by bare JID */
+	struct keycount *authlimit;
+	struct keycount *conns_per_ip;
+	uint64_t accounts_gen;
+	uint8_t secret[32];		/* server-wide key for fake SCRAM credentials */
+	int stopping;
+	int exit_code;
+};
+
+/* Sets up store, TLS and listeners from opt. Logs and returns an NT_E* on failure. */
+int  natterd_init(struct natterd *d, const struct natterd_opts *opt);
+/* Runs until SIGTERM/SIGINT; then closes every stream and returns the exit code. */
+int  natterd_run(struct natterd *d);
+/* Frees everything. Safe on a half-initialised d. */
+void natterd_fini(struct natterd *d);
+
+/* This turn's write transaction, begun on first use; committed before the loop sleeps.
+ * NULL when the store fails (logged). */
+struct store_txn *natterd_txn(struct natterd *d);
+/* Commits this turn's writes now (before something is acknowledged). NT_OK or NT_ESTORE. */
+int  natterd_commit(struct natterd *d);
+#endif

@@ -1,0 +1,74 @@
+#ifndef NATTER_STORE_STORE_H
+#define NATTER_STORE_STORE_H
+/*
+ * The store: one LMDB environment in the data dir (file "natter.mdb" in a folder, or the
+ * dir itself), named databases per table. Only store/ includes lmdb.h. Several processes
+ * (natterd, natterctl) may open it at once. A write transaction is one writer at a time.
+ * Values read are copied out; nothing returned points into LMDB.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "xmpp/scram.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_BARE_MAX 2048		/* "local@domain" prepared, with NUL */
+
+struct store;
+struct store_txn;
+
+/* Opens (creating when create is 1) the store in dir with a map of map_mb MiB.
+ * NT_ENOENT: no store there and create is 0. NT_ESTORE: corrupt, wrong schema, or not an
+ * LMDB store. NT_EBUSY: locked in a way we cannot wait for. Logs why. */
+int  store_open(struct store **out, const char *dir, unsigned map_mb, int create);
+/* NULL-safe; any open transaction must be ended first. */
+void store_close(struct store *st);
+
+/* Begins a transaction (write when write is 1). A write transaction waits for another
+ * process's writer to finish. */
+int  store_begin(struct store *st, int write, struct store_txn **out);
+/* Commits and frees t. NT_ESTORE on failure (t is freed, its changes lost). */
+int  store_commit(struct store_txn *t);
+/* Aborts and frees t. NULL-safe. */
+void store_abort(struct store_txn *t);
+
+/* accounts: key = bare JID "local@domain"; value = version byte, flags, created time,
+ * then the SHA-1 and SHA-256 credentials (iterations, salt, stored key, server key). */
+struct account {
+	char bare[STORE_BARE_MAX];
+	uint32_t flags;
+	uint64_t created;		/* unix seconds */
+	struct scram_creds sha1;
+	struct scram_creds sha256;
+};
+int store_account_get(struct store_txn *t, const char *bare, struct account *out); /* NT_ENOENT */
+/* NT_EEXIST when create_only and the account exists. */
+int store_account_put(struct store_txn *t, const struct account *a, int create_only);
+/* Deletes the account and its offline messages. NT_ENOENT when missing. */
+int store_account_del(struct store_txn *t, const char *bare);
+typedef int store_account_fn(const struct account *a, void *arg); /* non-zero stops */
+int store_account_each(struct store_txn *t, store_account_fn *fn, void *arg);
+/* Bumped by every put and del; natterd polls it to notice natterctl's changes. */
+int store_accounts_generation(struct store_txn *t, uint64_t *out);
+
+/* offline: key = bare JID '\0' 8-byte big-endian sequence number; value = the stanza's XML.
+ * Messages come back in the order they were pushed. */
+int store_offline_push(struct store_txn *t, const char *bare, const char *xml, size_t n);
+/* Messages stored for bare. */
+int store_offline_count(struct store_txn *t, const char *bare, size_t *out);
+typedef int store_offline_fn(const char *xml, size_t n, void *arg); /* non-zero stops */
+/* Calls fn for each stored message in order, then deletes those it was called for. */
+int store_offline_take(struct store_txn *t, const char *bare, store_offline_fn *fn, void *arg);
+
+/* Consistency check for natterctl: decodes every account value and offline record without
+ * stopping at the first bad one, calling fn (may be NULL) with one line per problem.
+ * *accounts and *offline count the records that decoded. NT_OK when all is well; NT_ESTORE
+ * when a problem was found or LMDB failed. */
+typedef void store_problem_fn(const char *problem, void *arg);
+int store_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *accounts,
+                size_t *offline);
+
+/* settings: key = setting name (text); value = bytes. */
+int store_setting_get(struct store_txn *t, const char *key, void *out, size_t cap,
+                      size_t *len); /* NT_ENOENT; NT_ELIMIT when cap is too small */
+int store_setting_put(struct store_txn *t, const char *key, const void *v, size_t n);
+#endif

@@ -1,0 +1,499 @@
+/*
+ * Client-to-server streams: the byte path (TLS, framer), stream headers and features,
+ * STARTTLS, resource binding, stream errors and timeouts. SASL is in sasl.c; stanzas go to
+ * router.c once a resource is bound.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include "core/kconfig.h"
+#include "core/err.h"
+#include "core/keycount.h"
+#include "core/log.h"
+#include "core/natterd.h"
+#include "net/net.h"
+#include "tls/tls.h"
+#include "xml/framer.h"
+#include "xml/xml.h"
+#include "xmpp/c2s.h"
+#include "xmpp/ns.h"
+#include "xmpp/router.h"
+
+#define C2S_READ_CHUNK 4096
+
+static void c2s_on_read(struct net_conn *c, void *arg);
+static void c2s_on_close(struct net_conn *c, void *arg);
+static void c2s_feed(struct c2s *s, const uint8_t *p, size_t n);
+static void c2s_end(struct c2s *s);
+
+static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls)
+{
+	const char *ip = net_peer_addr(c);
+	struct c2s *s;
+
+	if (d->stopping || keycount_get(d->conns_per_ip, ip, net_now_ms(d->loop))
+	    >= CONFIG_NT_CONNS_PER_IP) {
+		log_info("c2s: refusing %s: too many connections from it", ip);
+		net_abort(c);
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->fr = xml_framer_new(&d->xml_lim)) == NULL)
+		goto fail;
+	if (direct_tls && (s->tls = tls_conn_new(d->tls, c, "xmpp-client")) == NULL)
+		goto fail;
+	s->d = d;
+	s->conn = c;
+	s->id = net_conn_id(c);
+	s->state = direct_tls ? C2S_TLS_HANDSHAKE : C2S_WAIT_HEADER;
+	s->started_ms = s->last_rx_ms = net_now_ms(d->loop);
+	s->next = d->sessions;
+	if (d->sessions != NULL)
+		d->sessions->prev = s;
+	d->sessions = s;
+	d->nsessions++;
+	keycount_add(d->conns_per_ip, ip, 1, s->started_ms);
+	net_conn_set_handlers(c, c2s_on_read, c2s_on_close, s);
+	log_debug(C2S_LOG " connection from %s%s", s->id, ip, direct_tls ? " (direct TLS)" : "");
+	return s;
+fail:
+	log_err("c2s: out of memory accepting %s", ip);
+	if (s != NULL)
+		xml_framer_free(s->fr);
+	free(s);
+	net_abort(c);
+	return NULL;
+}
+
+void c2s_accept_starttls(struct net_conn *c, void *arg)
+{
+	(void)c2s_new(arg, c, 0);
+}
+
+void c2s_accept_direct_tls(struct net_conn *c, void *arg)
+{
+	(void)c2s_new(arg, c, 1);
+}
+
+int c2s_send_raw(struct c2s *s, const char *p, size_t n)
+{
+	if (s->state == C2S_CLOSED)
+		return NT_ECLOSED;
+	if (s->tls != NULL)
+		return tls_write(s->tls, p, n);
+	return net_write(s->conn, p, n);
+}
+
+int c2s_send_tree(struct c2s *s, mxml_node_t *t)
+{
+	size_t len;
+	char *x = xml_serialize(t, &len);
+	int rc;
+
+	if (x == NULL)
+		return NT_ENOMEM;
+	rc = c2s_send_raw(s, x, len);
+	free(x);
+	return rc;
+}
+
+static void c2s_send_header(struct c2s *s)
+{
+	char hdr[512];
+	uint32_t rnd[2];
+	int n;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd[0] = rnd[1] = (uint32_t)s->id;
+	n = snprintf(hdr, sizeof(hdr), "<?xml version='1.0'?><stream:stream xmlns='" NS_CLIENT
+		     "' xmlns:stream='" XMLNS_STREAM "' id='%08x%08x' from='%s' version='1.0'"
+		     " xml:lang='en'>", rnd[0], rnd[1], s->d->domain);
+	s->header_sent = 1;
+	(void)c2s_send_raw(s, hdr, (size_t)n);	/* a failed write closes the connection */
+}
+
+static void c2s_send_features(struct c2s *s)
+{
+	mxml_node_t *f = xml_elem(NULL, "stream:features", NULL), *e;
+
+	if (!s->secure) {
+		e = xml_elem(f, "starttls", NS_TLS);
+		xml_elem(e, "required", NULL);
+	} else if (!s->authed) {
+		sasl_add_mechanisms(s, f);
+	} else {
+		xml_elem(f, "bind", NS_BIND);
+		e = xml_elem(f, "session", NS_SESSION);
+		xml_elem(e, "optional", NULL);
+	}
+	(void)c2s_send_tree(s, f);
+	mxmlDelete(f);
+}
+
+void c2s_stream_error(struct c2s *s, const char *condition, const char *text)
+{
+	char buf[512];
+	int n;
+
+	if (s->state == C2S_CLOSED)
+		return;
+	if (!s->header_sent)
+		c2s_send_header(s);
+	n = snprintf(buf, sizeof(buf), "<stream:error><%s xmlns='" NS_STREAMS "'/>%s%s%s"
+		     "</stream:error></stream:stream>", condition,
+		     text ? "<text xmlns='" NS_STREAMS "'>" : "", text ? text : "",
+		     text ? "</text>" : "");
+	(void)c2s_send_raw(s, buf, (size_t)n);
+	log_info(C2S_LOG " %s: stream error %s%s%s", s->id, s->full ? s->full : net_peer_addr(s->conn),
+		 condition, text ? ": " : "", text ? text : "");
+	c2s_end(s);
+}
+
+void c2s_close(struct c2s *s)
+{
+	if (s->state == C2S_CLOSED)
+		return;
+	if (s->header_sent)
+		(void)c2s_send_raw(s, "</stream:stream>", 16);
+	c2s_end(s);
+}
+
+/* The stream is over: tell others the user left, leave the online table, close. */
+static void c2s_end(struct c2s *s)
+{
+	if (s->state == C2S_BOUND) {
+		if (s->available)
+			presence_gone(s);
+		router_unbind(s->d, s);
+	}
+	s->state = C2S_CLOSED;
+	if (s->tls != NULL)
+		tls_close_notify(s->tls);
+	if (s->delay_timer != NULL) {
+		net_timer_cancel(s->d->loop, s->delay_timer);
+		s->delay_timer = NULL;
+	}
+	net_close(s->conn);
+}
+
+static void c2s_on_close(struct net_conn *c, void *arg)
+{
+	struct c2s *s = arg;
+	struct natterd *d = s->d;
+
+	if (s->state != C2S_CLOSED) {
+		log_debug(C2S_LOG " connection lost", s->id);
+		c2s_end(s);
+	}
+	keycount_add(d->conns_per_ip, net_peer_addr(c), -1, net_now_ms(d->loop));
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		d->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	d->nsessions--;
+	tls_conn_free(s->tls);
+	xml_framer_free(s->fr);
+	if (s->scram != NULL) {
+		scram_server_clear(s->scram);
+		free(s->scram);
+	}
+	free(s->last_presence);
+	presence_free_directed(s);
+	free(s->bare);
+	free(s->full);
+	free(s);
+}
+
+static void c2s_on_read(struct net_conn *c, void *arg)
+{
+	struct c2s *s = arg;
+	uint8_t b[C2S_READ_CHUNK];
+	ssize_t n;
+	int rc;
+
+	while (s->state != C2S_CLOSED) {
+		if (s->state == C2S_TLS_HANDSHAKE) {
+			if ((rc = tls_handshake(s->tls)) == NT_EAGAIN)
+				return;
+			if (rc != NT_OK) {
+				s->state = C2S_CLOSED;
+				net_abort(c);
+				return;
+			}
+			s->secure = 1;
+			s->state = C2S_WAIT_HEADER;
+			continue;
+		}
+		n = s->tls != NULL ? tls_read(s->tls, b, sizeof(b)) : net_read(c, b, sizeof(b));
+		if (n == NT_EAGAIN)
+			break;
+		if (n <= 0) {
+			log_debug(C2S_LOG " peer closed (%s)", s->id, nt_strerror((int)n));
+			c2s_end(s);
+			return;
+		}
+		s->last_rx_ms = net_now_ms(s->d->loop);
+		s->ping_sent = 0;
+		c2s_feed(s, b, (size_t)n);
+	}
+	xml_framer_shrink(s->fr);
+}
+
+static int c2s_check_header(struct c2s *s, const struct xml_event *ev)
+{
+	const char *dflt = mxmlElementGetAttr(ev->node, "xmlns");
+	const char *to = mxmlElementGetAttr(ev->node, "to");
+	const char *ver = mxmlElementGetAttr(ev->node, "version");
+	struct jid j;
+
+	if (strcmp(ev->ns, XMLNS_STREAM) != 0 || strcmp(ev->name, "stream") != 0) {
+		c2s_stream_error(s, "invalid-namespace", NULL);
+		return NT_EINVAL;
+	}
+	if (dflt == NULL || strcmp(dflt, NS_CLIENT) != 0) {
+		c2s_stream_error(s, "invalid-namespace", "this port serves jabber:client");
+		return NT_EINVAL;
+	}
+	if (to != NULL && (jid_parse(&j, to, strlen(to)) != NT_OK || j.local[0] != '\0' ||
+			   j.resource[0] != '\0' || strcmp(j.domain, s->d->domain) != 0)) {
+		c2s_stream_error(s, "host-unknown", NULL);
+		return NT_EINVAL;
+	}
+	if (ver == NULL || atoi(ver) < 1) {
+		c2s_stream_error(s, "unsupported-version", "XMPP 1.0 is required");
+		return NT_EINVAL;
+	}
+	return NT_OK;
+}
+
+static void c2s_on_header(struct c2s *s, const struct xml_event *ev)
+{
+	if (s->state != C2S_WAIT_HEADER) {
+		c2s_stream_error(s, "not-well-formed", NULL);
+		return;
+	}
+	if (c2s_check_header(s, ev) != NT_OK)
+		return;
+	c2s_send_header(s);
+	c2s_send_features(s);
+	s->state = C2S_NEGOTIATE;
+}
+
+static void c2s_starttls(struct c2s *s)
+{
+	static const char proceed[] = "<proceed xmlns='" NS_TLS "'/>";
+
+	(void)c2s_send_raw(s, proceed, sizeof(proceed) - 1);
+	if ((s->tls = tls_conn_new(s->d->tls, s->conn, NULL)) == NULL) {
+		log_err(C2S_LOG " out of memory for TLS", s->id);
+		s->state = C2S_CLOSED;
+		net_abort(s->conn);
+		return;
+	}
+	xml_framer_reset(s->fr);
+	s->header_sent = 0;
+	s->state = C2S_TLS_HANDSHAKE;
+}
+
+/* Before TLS only STARTTLS is possible; no credentials may cross in clear text. */
+static void c2s_plain_element(struct c2s *s, const char *ns, const char *name)
+{
+	static const char enc_req[] = "<failure xmlns='" NS_SASL "'><encryption-required/>"
+				      "</failure>";
+
+	if (strcmp(ns, NS_TLS) == 0 && strcmp(name, "starttls") == 0)
+		c2s_starttls(s);
+	else if (strcmp(ns, NS_SASL) == 0 && strcmp(name, "auth") == 0)
+		(void)c2s_send_raw(s, enc_req, sizeof(enc_req) - 1);
+	else
+		c2s_stream_error(s, "policy-violation", "STARTTLS is required first");
+}
+
+static void c2s_iq_reply_error(struct c2s *s, mxml_node_t *iq, const char *type,
+			       const char *cond)
+{
+	const char *id = mxmlElementGetAttr(iq, "id");
+	mxml_node_t *r = xml_elem(NULL, "iq", NULL), *e;
+
+	mxmlElementSetAttr(r, "type", "error");
+	if (id != NULL)
+		mxmlElementSetAttr(r, "id", id);
+	e = xml_elem(r, "error", NULL);
+	mxmlElementSetAttr(e, "type", type);
+	xml_elem(e, cond, NS_STANZAS);
+	(void)c2s_send_tree(s, r);
+	mxmlDelete(r);
+}
+
+static int c2s_make_resource(struct c2s *s, mxml_node_t *bind, char *res, size_t cap)
+{
+	mxml_node_t *r = xml_child(bind, "resource", NULL);
+	char text[JID_PART_MAX * 2];
+	size_t n;
+	uint32_t rnd;
+
+	if (r != NULL && (n = xml_text(r, text, sizeof(text))) > 0) {
+		if (n >= sizeof(text))
+			return NT_ELIMIT;
+		return jid_prep_resource(res, cap, text, n);
+	}
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)s->id * 2654435761u;
+	snprintf(res, cap, "natter-%08x", rnd);
+	return NT_OK;
+}
+
+static void c2s_bind(struct c2s *s, mxml_node_t *iq, mxml_node_t *bind)
+{
+	char res[JID_PART_MAX + 1];
+	const char *type = mxmlElementGetAttr(iq, "type"), *id = mxmlElementGetAttr(iq, "id");
+	size_t blen = strlen(s->bare);
+	mxml_node_t *r, *b;
+
+	if (type == NULL || strcmp(type, "set") != 0 || id == NULL) {
+		c2s_iq_reply_error(s, iq, "modify", "bad-request");
+		return;
+	}
+	if (c2s_make_resource(s, bind, res, sizeof(res)) != NT_OK) {
+		c2s_iq_reply_error(s, iq, "modify", "bad-request");
+		return;
+	}
+	if ((s->full = malloc(blen + strlen(res) + 2)) == NULL) {
+		c2s_iq_reply_error(s, iq, "wait", "resource-constraint");
+		return;
+	}
+	sprintf(s->full, "%s/%s", s->bare, res);
+	if (router_bind(s->d, s) != NT_OK) {
+		free(s->full);
+		s->full = NULL;
+		c2s_iq_reply_error(s, iq, "wait", "resource-constraint");
+		return;
+	}
+	s->state = C2S_BOUND;
+	r = xml_elem(NULL, "iq", NULL);
+	mxmlElementSetAttr(r, "type", "result");
+	mxmlElementSetAttr(r, "id", id);
+	b = xml_elem(r, "bind", NS_BIND);
+	xml_add_text(xml_elem(b, "jid", NULL), s->full);
+	(void)c2s_send_tree(s, r);
+	mxmlDelete(r);
+	log_info(C2S_LOG " %s bound from %s", s->id, s->full, net_peer_addr(s->conn));
+}
+
+/* Authenticated, not bound yet: only resource binding (and the legacy session). */
+static void c2s_unbound_element(struct c2s *s, mxml_node_t *el, const char *ns,
+				const char *name)
+{
+	mxml_node_t *child;
+
+	if (strcmp(ns, NS_CLIENT) != 0 || strcmp(name, "iq") != 0) {
+		c2s_stream_error(s, "not-authorized", "bind a resource first");
+		return;
+	}
+	if ((child = xml_child(el, "bind", NS_BIND)) != NULL)
+		c2s_bind(s, el, child);
+	else
+		c2s_iq_reply_error(s, el, "cancel", "not-allowed");
+}
+
+static void c2s_on_element(struct c2s *s, const struct xml_event *ev)
+{
+	if (s->state == C2S_WAIT_HEADER) {
+		c2s_stream_error(s, "not-well-formed", NULL);
+		return;
+	}
+	if (!s->secure) {
+		c2s_plain_element(s, ev->ns, ev->name);
+		return;
+	}
+	if (!s->authed) {
+		if (strcmp(ev->ns, NS_SASL) == 0)
+			sasl_handle(s, ev->node, ev->name);
+		else
+			c2s_stream_error(s, "not-authorized", NULL);
+		return;
+	}
+	if (s->state != C2S_BOUND) {
+		c2s_unbound_element(s, ev->node, ev->ns, ev->name);
+		return;
+	}
+	if (strcmp(ev->ns, NS_CLIENT) == 0 && (strcmp(ev->name, "message") == 0 ||
+	    strcmp(ev->name, "presence") == 0 || strcmp(ev->name, "iq") == 0))
+		router_from_client(s, ev->node, ev->name);
+	else
+		c2s_stream_error(s, "unsupported-stanza-type", NULL);
+}
+
+static void c2s_feed(struct c2s *s, const uint8_t *p, size_t n)
+{
+	struct xml_event ev;
+	size_t used;
+
+	while (n > 0 && s->state != C2S_CLOSED && s->state != C2S_TLS_HANDSHAKE) {
+		used = xml_framer_feed(s->fr, p, n, &ev);
+		p += used;
+		n -= used;
+		switch (ev.type) {
+		case XML_EV_NONE:
+			break;
+		case XML_EV_OPEN:
+			c2s_on_header(s, &ev);
+			break;
+		case XML_EV_ELEMENT:
+			c2s_on_element(s, &ev);
+			break;
+		case XML_EV_CLOSE:
+			log_debug(C2S_LOG " client ended the stream", s->id);
+			c2s_close(s);
+			break;
+		case XML_EV_ERROR:
+			c2s_stream_error(s, xml_err_condition(ev.error), NULL);
+			break;
+		}
+		mxmlDelete(ev.node);
+		if (s->restart_pending) {	/* SASL success: a new stream begins */
+			s->restart_pending = 0;
+			xml_framer_reset(s->fr);
+			s->header_sent = 0;
+			s->state = C2S_WAIT_HEADER;
+		}
+	}
+	if (n > 0 && s->state == C2S_TLS_HANDSHAKE)
+		log_info(C2S_LOG " dropped %zu bytes sent before the TLS handshake", s->id, n);
+}
+
+static void c2s_send_ping(struct c2s *s)
+{
+	char buf[256 + 2 * JID_MAX];
+	int n;
+
+	s->ping_sent = (uint32_t)s->d->nsessions ^ (uint32_t)s->id ^ 0x5eed;
+	if (s->ping_sent == 0)
+		s->ping_sent = 1;
+	n = snprintf(buf, sizeof(buf), "<iq type='get' id='natter-ping-%x' from='%s' to='%s'>"
+		     "<ping xmlns='" NS_PING "'/></iq>", s->ping_sent, s->d->domain, s->full);
+	(void)c2s_send_raw(s, buf, (size_t)n);
+}
+
+void c2s_sweep(struct natterd *d)
+{
+	uint64_t now = net_now_ms(d->loop);
+	struct c2s *s, *next;
+
+	for (s = d->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->state == C2S_CLOSED)
+			continue;
+		if (s->state != C2S_BOUND) {
+			if (now - s->started_ms > d->opt.handshake_ms)
+				c2s_stream_error(s, "connection-timeout", NULL);
+			continue;
+		}
+		if (now - s->last_rx_ms > d->opt.idle_ms)
+			c2s_stream_error(s, "connection-timeout", NULL);
+		else if (now - s->last_rx_ms > d->opt.idle_ms / 2 && s->ping_sent == 0)
+			c2s_send_ping(s);
+	}
+}

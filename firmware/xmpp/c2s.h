@@ -1,0 +1,80 @@
+#ifndef NATTER_XMPP_C2S_H
+#define NATTER_XMPP_C2S_H
+/*
+ * Client-to-server streams (RFC 6120): negotiation (STARTTLS, SASL, bind), then stanzas go to
+ * the router. The struct is shared by the xmpp/ modules; nothing outside xmpp/ and core/
+ * looks inside.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <mxml.h>
+#include "xmpp/scram.h"
+
+struct natterd;
+struct net_conn;
+struct tls_conn;
+struct xml_framer;
+struct user;
+struct jidlist;
+
+enum c2s_state {
+	C2S_TLS_HANDSHAKE,	/* direct TLS or after <proceed/>: handshake running */
+	C2S_WAIT_HEADER,	/* waiting for the client's stream header */
+	C2S_NEGOTIATE,		/* header done: STARTTLS / SASL / bind per the flags below */
+	C2S_SASL_SCRAM,		/* sent a SCRAM challenge, waiting for the response */
+	C2S_SASL_DELAY,		/* a failed login's answer is being held back */
+	C2S_BOUND,		/* a resource is bound: stanzas flow */
+	C2S_CLOSED,		/* stream ended; waiting for the loop to reap the connection */
+};
+
+struct c2s {
+	struct natterd *d;
+	struct net_conn *conn;
+	struct tls_conn *tls;
+	struct xml_framer *fr;
+	enum c2s_state state;
+	unsigned secure : 1;		/* TLS is up */
+	unsigned authed : 1;		/* SASL succeeded */
+	unsigned header_sent : 1;	/* our stream header went out */
+	unsigned available : 1;		/* sent available presence */
+	unsigned initial_presence : 1;	/* offline messages were offered */
+	unsigned restart_pending : 1;	/* reset the framer after the current element */
+	int priority;
+	unsigned long id;
+	uint64_t started_ms, last_rx_ms;
+	uint32_t ping_sent;		/* id of our outstanding keepalive ping, or 0 */
+	char *bare;			/* "user@domain" after SASL */
+	char *full;			/* "user@domain/resource" after bind */
+	struct scram_server *scram;
+	char *last_presence;		/* the last available presence broadcast, as XML */
+	size_t last_presence_len;
+	struct jidlist *directed;	/* who got directed presence from us */
+	struct user *user;
+	struct c2s *next, *prev;	/* natterd's list */
+	struct c2s *unext;		/* the user's resources */
+	struct net_timer *delay_timer;
+	int sasl_mech;			/* mechanism waiting for its initial response */
+};
+
+/* Accept callbacks for the listeners (arg is the struct natterd). */
+void c2s_accept_starttls(struct net_conn *c, void *arg);
+void c2s_accept_direct_tls(struct net_conn *c, void *arg);
+
+/* Serialises t and sends it; does not free t. NT_OK or the write error. */
+int  c2s_send_tree(struct c2s *s, mxml_node_t *t);
+/* Sends bytes as they are. */
+int  c2s_send_raw(struct c2s *s, const char *p, size_t n);
+/* Ends the stream with a stream error (condition from RFC 6120 4.9.3, text optional). */
+void c2s_stream_error(struct c2s *s, const char *condition, const char *text);
+/* Ends the stream cleanly with </stream:stream>. */
+void c2s_close(struct c2s *s);
+/* Once a second: handshake/idle timeouts and keepalive pings. */
+void c2s_sweep(struct natterd *d);
+/* The log prefix, e.g. "c2s#12". */
+#define C2S_LOG "c2s#%lu"
+
+/* sasl.c: handles <auth>, <response>, <abort> (SASL namespace) before authentication. */
+void sasl_handle(struct c2s *s, mxml_node_t *el, const char *name);
+/* The <mechanisms/> feature for s. */
+void sasl_add_mechanisms(struct c2s *s, mxml_node_t *features);
+#endif

@@ -1,0 +1,2 @@
+natterctl-srcs := tools/natterctl/natterctl.c $(core-srcs) $(jid-srcs) $(scram-srcs) \
+                  $(store-srcs)

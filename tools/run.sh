@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make run: start natterd in the foreground for domain "localhost", data in BUILD/run.
+set -eu
+build=${1:-build}
+data="$build/run"
+mkdir -p "$data"
+cat <<MSG
+
+  natter is starting for the domain "localhost"; its data lives in $data.
+
+  1. In another terminal, add an account (you will be asked for a password):
+       $build/natterctl --datadir $data adduser alice@localhost
+  2. Point an XMPP client (Gajim, Profanity, Dino, ...) at it:
+       account   alice@localhost
+       server    127.0.0.1 (or this machine's address), port 5222 (STARTTLS)
+                 or port 5223 (direct TLS)
+     The certificate is self-signed; accept it when the client asks. Its fingerprint is in
+     the log below. In profanity:
+       /connect alice@localhost server 127.0.0.1 port 5222 tls force
+  3. Stop the server with Ctrl-C.
+
+MSG
+exec "$build/natterd" --datadir "$data" --domain localhost
