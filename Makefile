@@ -29,12 +29,12 @@ all:
 
 -include $(KCONFIG_CONFIG)
 
+objs = $(patsubst %.c,$(O)/%.o,$(1))
+
 include firmware/module.mk
 include net/module.mk
 include tools/module.mk
 include tests/module.mk
-
-objs = $(patsubst %.c,$(O)/%.o,$(1))
 
 all: $(O)/natterd $(O)/natterctl
 

@@ -1,0 +1,2 @@
+unit-tests += core
+unit-core-srcs := $(core-srcs)
