@@ -112,12 +112,13 @@ struct c2s *router_find(struct natterd *d, const char *full)
 
 int router_bind(struct natterd *d, struct c2s *s)
 {
-	struct user *u = users_get(d->users, s->bare);
 	struct c2s *old;
+	struct user *u;
 
+	/* Kick first: the old session leaving may free its user entry. */
 	if ((old = router_find(d, s->full)) != NULL)
 		c2s_stream_error(old, "conflict", "replaced by a new login with this resource");
-	if (u == NULL && (u = users_add(d->users, s->bare)) == NULL)
+	if ((u = users_get(d->users, s->bare)) == NULL && (u = users_add(d->users, s->bare)) == NULL)
 		return NT_ENOMEM;
 	s->user = u;
 	s->unext = u->sessions;

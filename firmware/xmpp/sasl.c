@@ -168,10 +168,23 @@ static int sasl_account(struct c2s *s, const char *bare, struct account *a)
 	return store_account_get(t, bare, a);
 }
 
+/* The account a SASL username names. The username is a localpart (RFC 6120 6.3.8); some
+ * clients send their bare JID instead, which is accepted for this domain. */
 static int sasl_bare(struct c2s *s, const char *user, size_t n, char *bare, size_t cap)
 {
 	char local[JID_PART_MAX + 1];
+	const char *at = memchr(user, '@', n);
 
+	if (at != NULL) {
+		struct jid *j = malloc(sizeof(*j));
+		int ok = j != NULL && jid_parse(j, user, n) == NT_OK && j->resource[0] == '\0' &&
+			 strcmp(j->domain, s->d->domain) == 0;
+
+		free(j);
+		if (!ok)
+			return NT_EINVAL;
+		n = (size_t)(at - user);
+	}
 	if (jid_prep_local(local, sizeof(local), user, n) != NT_OK || local[0] == '\0')
 		return NT_EINVAL;
 	if ((size_t)snprintf(bare, cap, "%s@%s", local, s->d->domain) >= cap)
