@@ -11,6 +11,7 @@ enum scram_hash { SCRAM_SHA_1, SCRAM_SHA_256 };
 #define SCRAM_SALT_MAX  32
 #define SCRAM_NONCE_LEN 24	/* random bytes behind the server's nonce part, before base64 */
 #define SCRAM_MSG_MAX   1024	/* longest SCRAM message accepted or produced */
+#define JID_MAX_GS2     320	/* room for "n,a=<authzid>," with a long bare JID */
 
 /* What the store keeps instead of a password. Key lengths are scram_hash_len(hash). */
 struct scram_creds {
@@ -24,7 +25,8 @@ struct scram_creds {
 size_t scram_hash_len(enum scram_hash h);
 
 /* SASLprep (RFC 4013) of a password, then SaltedPassword, StoredKey and ServerKey.
- * NT_EINVAL when the password fails SASLprep or is empty. */
+ * NT_EINVAL when the password fails SASLprep or is empty (also: SCRAM_MSG_MAX bytes or more,
+ * a salt of 0 or more than SCRAM_SALT_MAX bytes, 0 iterations). */
 int scram_creds_make(enum scram_hash h, const char *password, size_t pwlen,
                      const uint8_t *salt, size_t salt_len, uint32_t iterations,
                      struct scram_creds *out);
@@ -41,23 +43,27 @@ struct scram_server {
 	enum scram_hash hash;
 	int state;
 	struct scram_creds creds;
-	char gs2_header[64];
+	char gs2_header[JID_MAX_GS2];
 	char client_first_bare[SCRAM_MSG_MAX];
 	char server_first[SCRAM_MSG_MAX];
 	char nonce[2 * SCRAM_MSG_MAX / 4];	/* client nonce + server nonce */
 };
 
 /* Parses client-first-message. On NT_OK user holds the SASLprep'd, unescaped username.
- * NT_EINVAL: malformed (malformed-request). NT_EAUTH: an authzid other than the user, or
- * channel binding requested ('p=') that we do not offer. */
+ * NT_EINVAL: malformed (malformed-request), including "m=" extensions and a gs2 header that
+ * does not fit gs2_header. NT_EAUTH: an authzid other than the user (accepted: "a=" equal to
+ * the unescaped username or to "username@<anything>"), or channel binding requested ('p=')
+ * that we do not offer. NT_ELIMIT: the username does not fit user_cap. */
 int scram_server_start(struct scram_server *s, enum scram_hash h, const char *msg, size_t n,
                        char *user, size_t user_cap);
 /* Makes server-first-message with a fresh nonce, for creds of the user (real or fake).
- * Writes a NUL-terminated message to out. */
+ * Writes a NUL-terminated message to out. NT_EINVAL when not right after scram_server_start
+ * or for unusable creds; NT_ELIMIT when cap is too small; NT_EIO when the DRBG fails. */
 int scram_server_first(struct scram_server *s, const struct scram_creds *c, char *out,
                        size_t cap);
 /* Checks client-final-message. NT_OK: out holds server-final-message ("v=..."); NT_EAUTH:
- * wrong proof (not-authorized); NT_EINVAL: malformed or nonce/binding mismatch. */
+ * wrong proof (not-authorized); NT_EINVAL: malformed or nonce/binding mismatch, or not right
+ * after scram_server_first (one attempt per exchange); NT_ELIMIT: cap too small. */
 int scram_server_final(struct scram_server *s, const char *msg, size_t n, char *out,
                        size_t cap);
 /* Wipes keys and state. */

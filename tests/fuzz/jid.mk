@@ -1,0 +1,2 @@
+fuzz-targets += jid
+fuzz-jid-srcs := $(jid-srcs) $(core-srcs)

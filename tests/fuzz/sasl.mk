@@ -1,0 +1,2 @@
+fuzz-targets += sasl
+fuzz-sasl-srcs := $(scram-srcs) $(core-srcs)

@@ -1,0 +1,2 @@
+unit-tests += base64
+unit-base64-srcs := firmware/core/base64.c $(core-srcs)

@@ -1,0 +1,2 @@
+unit-tests += jid
+unit-jid-srcs := $(jid-srcs) $(core-srcs)

@@ -1,0 +1,2 @@
+unit-tests += scram
+unit-scram-srcs := $(scram-srcs) $(core-srcs)
