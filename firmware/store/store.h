@@ -41,22 +41,28 @@ struct account {
 	struct scram_creds sha256;
 };
 int store_account_get(struct store_txn *t, const char *bare, struct account *out); /* NT_ENOENT */
-/* NT_EEXIST when create_only and the account exists. */
+/* NT_EEXIST when create_only and the account exists. NT_ELIMIT when bare is longer than an
+ * LMDB key allows (about 500 bytes), or the map is full (then abort the txn). */
 int store_account_put(struct store_txn *t, const struct account *a, int create_only);
 /* Deletes the account and its offline messages. NT_ENOENT when missing. */
 int store_account_del(struct store_txn *t, const char *bare);
 typedef int store_account_fn(const struct account *a, void *arg); /* non-zero stops */
+/* In bare JID byte order. Returns fn's non-zero value when it stopped; NT_ESTORE at a record
+ * that does not decode. fn must not change the accounts table. */
 int store_account_each(struct store_txn *t, store_account_fn *fn, void *arg);
 /* Bumped by every put and del; natterd polls it to notice natterctl's changes. */
 int store_accounts_generation(struct store_txn *t, uint64_t *out);
 
 /* offline: key = bare JID '\0' 8-byte big-endian sequence number; value = the stanza's XML.
  * Messages come back in the order they were pushed. */
+/* NT_EINVAL for n == 0; NT_ELIMIT as for store_account_put. */
 int store_offline_push(struct store_txn *t, const char *bare, const char *xml, size_t n);
 /* Messages stored for bare. */
 int store_offline_count(struct store_txn *t, const char *bare, size_t *out);
 typedef int store_offline_fn(const char *xml, size_t n, void *arg); /* non-zero stops */
-/* Calls fn for each stored message in order, then deletes those it was called for. */
+/* Calls fn for each stored message in order, then deletes those it was called for. xml is
+ * a NUL-terminated copy valid during the call. A message for which fn returns non-zero is
+ * kept (with those after it), and that value is returned. Needs a write txn. */
 int store_offline_take(struct store_txn *t, const char *bare, store_offline_fn *fn, void *arg);
 
 /* Consistency check for natterctl: decodes every account value and offline record without

@@ -1,0 +1,429 @@
+/*
+ * The store's environment, its transactions and the "meta" table.
+ *
+ * Files: the data dir itself is the LMDB environment (data.mdb, lock.mdb; mode 0600, the dir
+ * 0700 when we make it). Named databases: "meta", "accounts", "offline", "settings"; each
+ * table file documents its own encodings.
+ *
+ * meta table: key = ASCII name, no NUL.
+ *   "schema"        value: 4 bytes, big-endian STORE_SCHEMA_VERSION; written when the store is
+ *                   made; a store without it, or with another version, is refused.
+ *   "accounts_gen"  value: 8 bytes, big-endian; see accounts.c.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store_int.h"
+
+#define STORE_DIR_MODE  0700
+#define STORE_FILE_MODE 0600
+#define STORE_DATA_FILE "data.mdb"
+#define STORE_MB_SHIFT  20
+
+static const char *const tbl_names[TBL_COUNT] = {
+	[TBL_META] = "meta",
+	[TBL_ACCOUNTS] = "accounts",
+	[TBL_OFFLINE] = "offline",
+	[TBL_SETTINGS] = "settings",
+};
+
+static int store_nt(int mdb_rc)
+{
+	switch (mdb_rc) {
+	case MDB_MAP_FULL:
+		return NT_ELIMIT;
+	case MDB_READERS_FULL:
+	case EAGAIN:
+	case EBUSY:
+		return NT_EBUSY;
+	default:
+		return NT_ESTORE;
+	}
+}
+
+int store_fail(struct store_txn *t, const char *what, int mdb_rc)
+{
+	log_err("store: %s: %s", what, mdb_strerror(mdb_rc));
+	t->failed = 1;
+	return store_nt(mdb_rc);
+}
+
+/* Logs a failure while opening st and maps it to an NT_E* code. */
+static int store_open_fail(const struct store *st, const char *what, int mdb_rc)
+{
+	const char *why = mdb_strerror(mdb_rc);
+
+	if (mdb_rc == MDB_INVALID)
+		why = "data.mdb is not an LMDB file, or its header is corrupt";
+	else if (mdb_rc == MDB_VERSION_MISMATCH)
+		why = "data.mdb was made by an incompatible LMDB version";
+	log_err("store: %s: %s: %s", st->dir, what, why);
+	return store_nt(mdb_rc);
+}
+
+int store_bare_check(const struct store *st, const char *bare, size_t *len)
+{
+	size_t n;
+
+	if (bare == NULL || bare[0] == '\0')
+		return NT_EINVAL;
+	n = strnlen(bare, st->bare_max + 1);
+	if (n > st->bare_max)
+		return NT_ELIMIT;
+	*len = n;
+	return NT_OK;
+}
+
+void store_key_text(char *out, size_t cap, const void *k, size_t n)
+{
+	const uint8_t *p = k;
+	size_t o = 0, i;
+
+	if (cap == 0)
+		return;
+	for (i = 0; i < n && o + 5 < cap; i++) {
+		/* Control bytes are escaped; UTF-8 in JIDs passes through. */
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+		else
+			out[o++] = (char)p[i];
+	}
+	out[o] = '\0';
+}
+
+void store_problem(store_problem_fn *fn, void *arg, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fn(line, arg);
+}
+
+/* Checks that dir is there (making it when create) and, when not creating, that it holds a
+ * data file, so that LMDB never makes an empty store for a reader. */
+static int store_dir_prepare(const char *dir, int create)
+{
+	char path[sizeof(((struct store *)0)->dir)];
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0) {
+		if (errno == ENOENT && !create) {
+			log_info("store: %s: no such directory", dir);
+			return NT_ENOENT;
+		}
+		if (errno != ENOENT || mkdir(dir, STORE_DIR_MODE) != 0) {
+			log_err("store: %s: %s", dir, strerror(errno));
+			return NT_ESTORE;
+		}
+		return NT_OK;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		log_err("store: %s: not a directory", dir);
+		return NT_ESTORE;
+	}
+	if (create)
+		return NT_OK;
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DATA_FILE);
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT) {
+			log_info("store: no store in %s", dir);
+			return NT_ENOENT;
+		}
+		log_err("store: %s: %s", path, strerror(errno));
+		return NT_ESTORE;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		log_err("store: %s: not a regular file", path);
+		return NT_ESTORE;
+	}
+	return NT_OK;
+}
+
+static int store_env_open(struct store *st, unsigned map_mb)
+{
+	int rc;
+
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		st->env = NULL;
+		return rc;
+	}
+	if ((rc = mdb_env_set_maxdbs(st->env, STORE_MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(st->env, (size_t)map_mb << STORE_MB_SHIFT)) != 0)
+		return rc;
+	/* Neither MDB_NOSYNC nor MDB_NOMETASYNC: a commit is on disk when it returns, so an
+	 * acknowledged message survives a crash. MDB_NOTLS: our one thread may hold a read
+	 * txn beside a write txn. */
+	return mdb_env_open(st->env, st->dir, MDB_NOTLS, STORE_FILE_MODE);
+}
+
+static int store_meta_init(struct store *st, MDB_txn *txn)
+{
+	uint8_t ver[4], gen[8];
+	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, STORE_META_SCHEMA }, v = { sizeof(ver), ver };
+	MDB_val gk = { sizeof(STORE_META_ACCOUNTS_GEN) - 1, STORE_META_ACCOUNTS_GEN };
+	MDB_val gv = { sizeof(gen), gen };
+	int rc;
+
+	store_be32_put(ver, STORE_SCHEMA_VERSION);
+	store_be64_put(gen, 0);
+	if ((rc = mdb_put(txn, st->dbi[TBL_META], &k, &v, 0)) != 0 ||
+	    (rc = mdb_put(txn, st->dbi[TBL_META], &gk, &gv, 0)) != 0)
+		return store_open_fail(st, "write schema", rc);
+	return NT_OK;
+}
+
+static int store_schema_check(struct store *st, MDB_txn *txn)
+{
+	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, STORE_META_SCHEMA }, v;
+	uint32_t ver;
+	int rc = mdb_get(txn, st->dbi[TBL_META], &k, &v);
+
+	if (rc == MDB_NOTFOUND) {
+		log_err("store: %s: no schema version: not a natter store", st->dir);
+		return NT_ESTORE;
+	}
+	if (rc != 0)
+		return store_open_fail(st, "read schema", rc);
+	if (v.mv_size != sizeof(ver)) {
+		log_err("store: %s: schema version has %zu bytes, not 4", st->dir, v.mv_size);
+		return NT_ESTORE;
+	}
+	ver = store_be32_get(v.mv_data);
+	if (ver != STORE_SCHEMA_VERSION) {
+		log_err("store: %s: schema version %u, this build reads version %d", st->dir,
+			(unsigned)ver, STORE_SCHEMA_VERSION);
+		return NT_ESTORE;
+	}
+	return NT_OK;
+}
+
+/* Opens the named databases. An environment with an empty main database is new: made
+ * (tables, schema) when create, else NT_ENOENT. Anything else must be a natter store. */
+static int store_tables_open(struct store *st, int create)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi main_dbi;
+	MDB_stat ms;
+	int rc, nt, fresh = 0, i;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+	    (rc = mdb_stat(txn, main_dbi, &ms)) != 0) {
+		nt = store_open_fail(st, "read", rc);
+		goto out;
+	}
+	if (ms.ms_entries == 0 && !create) {
+		log_info("store: no store in %s (empty environment)", st->dir);
+		nt = NT_ENOENT;
+		goto out;
+	}
+	fresh = ms.ms_entries == 0;
+	for (i = 0; i < TBL_COUNT; i++) {
+		rc = mdb_dbi_open(txn, tbl_names[i], fresh ? MDB_CREATE : 0, &st->dbi[i]);
+		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+			log_err("store: %s: no \"%s\" table: not a natter store", st->dir,
+				tbl_names[i]);
+			nt = NT_ESTORE;
+			goto out;
+		}
+		if (rc != 0) {
+			nt = store_open_fail(st, tbl_names[i], rc);
+			goto out;
+		}
+	}
+	if ((fresh && (nt = store_meta_init(st, txn)) != NT_OK) ||
+	    (nt = store_schema_check(st, txn)) != NT_OK)
+		goto out;
+	/* Committing (even a read txn) makes the database handles usable by later txns. */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		nt = store_open_fail(st, "commit", rc);
+		goto out;
+	}
+	if (fresh)
+		log_info("store: created a store in %s (schema %d)", st->dir, STORE_SCHEMA_VERSION);
+out:
+	mdb_txn_abort(txn);
+	return nt;
+}
+
+int store_open(struct store **out, const char *dir, unsigned map_mb, int create)
+{
+	struct store *st = NULL;
+	size_t key_max;
+	int rc, dead = 0;
+
+	*out = NULL;
+	/* The map must fit size_t: 32-bit boards cannot map 4 GiB or more. */
+	if (dir == NULL || map_mb == 0 ||
+	    ((size_t)map_mb << STORE_MB_SHIFT) >> STORE_MB_SHIFT != map_mb)
+		return NT_EINVAL;
+	if (strlen(dir) + sizeof("/" STORE_DATA_FILE) > sizeof(st->dir)) {
+		log_err("store: data dir name too long");
+		return NT_EINVAL;
+	}
+	if ((rc = store_dir_prepare(dir, create)) != NT_OK)
+		return rc;
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		return NT_ENOMEM;
+	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	if ((rc = store_env_open(st, map_mb)) != 0) {
+		rc = store_open_fail(st, "open", rc);
+		goto fail;
+	}
+	/* Reader slots left by a killed process would pin old pages forever. */
+	if (mdb_reader_check(st->env, &dead) == 0 && dead > 0)
+		log_info("store: %s: cleared %d stale reader slots", dir, dead);
+	key_max = (size_t)mdb_env_get_maxkeysize(st->env);
+	st->key_max = key_max;
+	st->bare_max = key_max - 1 - STORE_OFFLINE_SEQ_LEN;
+	if (st->bare_max > STORE_BARE_MAX - 1)
+		st->bare_max = STORE_BARE_MAX - 1;
+	if ((rc = store_tables_open(st, create)) != NT_OK)
+		goto fail;
+	*out = st;
+	return NT_OK;
+fail:
+	store_close(st);
+	return rc;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->open_txns > 0)
+		log_err("store: closing %s with %u open transactions", st->dir, st->open_txns);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	free(st);
+}
+
+int store_begin(struct store *st, int write, struct store_txn **out)
+{
+	unsigned flags = write ? 0 : MDB_RDONLY;
+	struct store_txn *t;
+	int rc;
+
+	*out = NULL;
+	if (write && st->writing) {
+		/* LMDB's writer lock is not recursive: a second one here would deadlock. */
+		log_err("store: a write transaction is already open in this process");
+		return NT_EBUSY;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NT_ENOMEM;
+	rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
+	if (rc == MDB_MAP_RESIZED && st->open_txns == 0) {
+		/* Another process grew the map: adopt its size and try again. */
+		if ((rc = mdb_env_set_mapsize(st->env, 0)) == 0)
+			rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
+	}
+	if (rc != 0) {
+		log_err("store: %s: begin %s transaction: %s", st->dir, write ? "write" : "read",
+			mdb_strerror(rc));
+		free(t);
+		return store_nt(rc);
+	}
+	t->st = st;
+	t->write = write != 0;
+	st->writing |= t->write;
+	st->open_txns++;
+	*out = t;
+	return NT_OK;
+}
+
+static void store_txn_free(struct store_txn *t)
+{
+	if (t->write)
+		t->st->writing = 0;
+	t->st->open_txns--;
+	free(t);
+}
+
+int store_commit(struct store_txn *t)
+{
+	int rc;
+
+	if (t == NULL)
+		return NT_EINVAL;
+	if (t->failed) {
+		/* The failure was logged where it happened; LMDB refuses to commit it anyway. */
+		mdb_txn_abort(t->txn);
+		store_txn_free(t);
+		return NT_ESTORE;
+	}
+	rc = mdb_txn_commit(t->txn);
+	if (rc != 0)
+		log_err("store: %s: commit: %s", t->st->dir, mdb_strerror(rc));
+	store_txn_free(t);
+	return rc == 0 ? NT_OK : NT_ESTORE;
+}
+
+void store_abort(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	store_txn_free(t);
+}
+
+/* Reports a meta table whose values do not decode. The schema was checked at open, but
+ * another process may have written since. */
+static int store_meta_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *bad)
+{
+	static const struct { const char *key; size_t len; } want[] = {
+		{ STORE_META_SCHEMA, 4 },
+		{ STORE_META_ACCOUNTS_GEN, 8 },
+	};
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		k.mv_size = strlen(want[i].key);
+		k.mv_data = (void *)want[i].key;
+		rc = mdb_get(t->txn, t->st->dbi[TBL_META], &k, &v);
+		if (rc == MDB_NOTFOUND) {
+			store_problem(fn, arg, "meta: no \"%s\"", want[i].key);
+			(*bad)++;
+		} else if (rc != 0) {
+			return store_fail(t, "meta check", rc);
+		} else if (v.mv_size != want[i].len) {
+			store_problem(fn, arg, "meta: \"%s\" has %zu bytes, not %zu", want[i].key,
+				      v.mv_size, want[i].len);
+			(*bad)++;
+		} else if (i == 0 && store_be32_get(v.mv_data) != STORE_SCHEMA_VERSION) {
+			store_problem(fn, arg, "meta: schema version %u, expected %d",
+				      (unsigned)store_be32_get(v.mv_data), STORE_SCHEMA_VERSION);
+			(*bad)++;
+		}
+	}
+	return NT_OK;
+}
+
+int store_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *accounts,
+                size_t *offline)
+{
+	size_t bad = 0;
+	int rc;
+
+	*accounts = 0;
+	*offline = 0;
+	if ((rc = store_meta_check(t, fn, arg, &bad)) != NT_OK ||
+	    (rc = store_accounts_check(t, fn, arg, accounts, &bad)) != NT_OK ||
+	    (rc = store_offline_check(t, fn, arg, offline, &bad)) != NT_OK)
+		return rc;
+	return bad == 0 ? NT_OK : NT_ESTORE;
+}

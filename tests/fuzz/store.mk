@@ -1,0 +1,2 @@
+fuzz-targets += store
+fuzz-store-srcs := $(store-srcs) $(core-srcs)

@@ -1,0 +1,2 @@
+unit-tests += store
+unit-store-srcs := $(store-srcs) $(core-srcs)
