@@ -1,0 +1,410 @@
+/*
+ * TLS over net_conn with mbedTLS, never blocking. The records travel through net_read() and
+ * net_write() (BIO callbacks below), never mbedtls_net_*, so any net/ backend carries them.
+ *
+ * Ownership: a tls_ctx holds the process's random generator and session-ticket key and the
+ * current tls_cfg (one generation of key + certificate and its mbedTLS configurations). Each
+ * tls_conn holds a reference on the tls_cfg it was made with, and each tls_cfg one on the ctx,
+ * so a reload or tls_ctx_free() never pulls a configuration from under an open connection:
+ * the last tls_conn_free() releases it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/net_sockets.h>	/* MBEDTLS_ERR_NET_* codes only; I/O is net_conn's */
+#include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "net/net.h"
+#include "tls/tls.h"
+#include "tls/tls_int.h"
+
+#define TLS_ALPN_SLOTS        4		/* none, xmpp-client, xmpp-server, http/1.1 */
+#define TLS_ALPN_NAME_MAX     32
+#define TLS_TICKET_LIFETIME_S 86400		/* ticket key rotation and ticket lifetime */
+#define TLS_DRBG_PERS         "natterd tls"
+
+/* Server preference order. ChaCha20 first: the boards have no AES instructions, and mbedTLS
+ * has no ARM AES acceleration, so ChaCha20-Poly1305 is the cheaper cipher there. */
+static const int tls_suites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	0
+};
+
+static const mbedtls_ecp_group_id tls_curves[] = {
+	MBEDTLS_ECP_DP_CURVE25519,
+	MBEDTLS_ECP_DP_SECP256R1,
+	MBEDTLS_ECP_DP_NONE
+};
+
+/* mbedTLS keeps ALPN in the configuration, so there is one configuration per ALPN name. */
+struct tls_conf {
+	int used;
+	char alpn[TLS_ALPN_NAME_MAX + 1];	/* "" when no ALPN is offered */
+	const char *alpn_list[2];
+	mbedtls_ssl_config conf;
+};
+
+/* One generation of key and certificate. */
+struct tls_cfg {
+	unsigned refs;			/* the ctx's while current, one per tls_conn */
+	struct tls_ctx *ctx;
+	mbedtls_x509_crt crt;
+	mbedtls_pk_context key;
+	char fingerprint[TLS_FP_LEN];
+	struct tls_conf confs[TLS_ALPN_SLOTS];
+};
+
+struct tls_ctx {
+	unsigned refs;				/* the owner's, one per tls_cfg alive */
+	char *datadir, *domain;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;		/* seeded once, shared by every connection */
+	mbedtls_ssl_ticket_context ticket;	/* random AES-256-GCM key, this process only */
+	struct tls_cfg *cur;
+};
+
+enum tls_state { TLS_HANDSHAKE, TLS_OPEN, TLS_FAILED };
+
+struct tls_conn {
+	struct tls_cfg *cfg;
+	struct net_conn *c;
+	enum tls_state state;
+	int peer_closed;			/* close_notify or EOF seen */
+	int sent_close;				/* our close_notify is queued */
+	mbedtls_ssl_context ssl;
+};
+
+static void tls_ctx_unref(struct tls_ctx *ctx)
+{
+	if (--ctx->refs > 0)
+		return;
+	mbedtls_ssl_ticket_free(&ctx->ticket);
+	mbedtls_ctr_drbg_free(&ctx->drbg);
+	mbedtls_entropy_free(&ctx->entropy);
+	free(ctx->datadir);
+	free(ctx->domain);
+	free(ctx);
+}
+
+static void tls_cfg_unref(struct tls_cfg *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL || --cfg->refs > 0)
+		return;
+	for (i = 0; i < TLS_ALPN_SLOTS; i++)
+		if (cfg->confs[i].used)
+			mbedtls_ssl_config_free(&cfg->confs[i].conf);
+	mbedtls_x509_crt_free(&cfg->crt);
+	mbedtls_pk_free(&cfg->key);
+	tls_ctx_unref(cfg->ctx);
+	free(cfg);
+}
+
+static int tls_conf_setup(struct tls_cfg *cfg, struct tls_conf *s, const char *alpn)
+{
+	mbedtls_ssl_config *conf = &s->conf;
+	size_t n = strlen(alpn);
+	int rc;
+
+	if (n > TLS_ALPN_NAME_MAX) {
+		log_err("tls: ALPN name too long: %s", alpn);
+		return NT_EINVAL;
+	}
+	mbedtls_ssl_config_init(conf);
+	s->used = 1;
+	memcpy(s->alpn, alpn, n + 1);
+	s->alpn_list[0] = s->alpn;
+	s->alpn_list[1] = NULL;
+	if ((rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER,
+	                                      MBEDTLS_SSL_TRANSPORT_STREAM,
+	                                      MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
+	    (rc = mbedtls_ssl_conf_own_cert(conf, &cfg->crt, &cfg->key)) != 0 ||
+	    (n > 0 && (rc = mbedtls_ssl_conf_alpn_protocols(conf, s->alpn_list)) != 0)) {
+		log_err("tls: configuration failed: -0x%04x", (unsigned)-rc);
+		return NT_EIO;
+	}
+	mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	                             MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_ciphersuites(conf, tls_suites);
+	mbedtls_ssl_conf_curves(conf, tls_curves);
+	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &cfg->ctx->drbg);
+	mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	/* Tickets let a client that reconnects skip the ECDHE and ECDSA work. */
+	mbedtls_ssl_conf_session_tickets_cb(conf, mbedtls_ssl_ticket_write,
+	                                    mbedtls_ssl_ticket_parse, &cfg->ctx->ticket);
+	return NT_OK;
+}
+
+/* The configuration for alpn ("" for none), made on first use. NULL when none fits. */
+static struct tls_conf *tls_conf_get(struct tls_cfg *cfg, const char *alpn)
+{
+	size_t i;
+
+	for (i = 0; i < TLS_ALPN_SLOTS; i++) {
+		struct tls_conf *s = &cfg->confs[i];
+
+		if (s->used && strcmp(s->alpn, alpn) == 0)
+			return s;
+		if (!s->used)
+			return tls_conf_setup(cfg, s, alpn) == NT_OK ? s : NULL;
+	}
+	log_err("tls: more than %d ALPN names in use; not offering %s", TLS_ALPN_SLOTS - 1, alpn);
+	return NULL;
+}
+
+/* Loads (or on first start makes) the key and certificate into a new configuration. */
+static int tls_cfg_new(struct tls_ctx *ctx, struct tls_cfg **out)
+{
+	struct tls_cfg *cfg = calloc(1, sizeof(*cfg));
+	int rc;
+
+	if (cfg == NULL)
+		return NT_ENOMEM;
+	cfg->refs = 1;
+	cfg->ctx = ctx;
+	ctx->refs++;
+	mbedtls_x509_crt_init(&cfg->crt);
+	mbedtls_pk_init(&cfg->key);
+	rc = tls_cert_load(ctx->datadir, ctx->domain, &ctx->drbg, &cfg->key, &cfg->crt);
+	if (rc != NT_OK || tls_conf_get(cfg, "") == NULL) {
+		tls_cfg_unref(cfg);
+		return rc != NT_OK ? rc : NT_EIO;
+	}
+	tls_cert_fingerprint(&cfg->crt, cfg->fingerprint);
+	log_info("tls: certificate for %s, sha256 fingerprint %s", ctx->domain, cfg->fingerprint);
+	*out = cfg;
+	return NT_OK;
+}
+
+int tls_ctx_new(struct tls_ctx **out, const char *datadir, const char *domain)
+{
+	struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
+	int rc;
+
+	*out = NULL;
+	if (ctx == NULL)
+		return NT_ENOMEM;
+	ctx->refs = 1;
+	mbedtls_entropy_init(&ctx->entropy);
+	mbedtls_ctr_drbg_init(&ctx->drbg);
+	mbedtls_ssl_ticket_init(&ctx->ticket);
+	ctx->datadir = strdup(datadir);
+	ctx->domain = strdup(domain);
+	if (ctx->datadir == NULL || ctx->domain == NULL) {
+		rc = NT_ENOMEM;
+		goto fail;
+	}
+	if ((rc = mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy,
+	                                (const unsigned char *)TLS_DRBG_PERS,
+	                                sizeof(TLS_DRBG_PERS) - 1)) != 0 ||
+	    (rc = mbedtls_ssl_ticket_setup(&ctx->ticket, mbedtls_ctr_drbg_random, &ctx->drbg,
+	                                   MBEDTLS_CIPHER_AES_256_GCM,
+	                                   TLS_TICKET_LIFETIME_S)) != 0) {
+		log_err("tls: random generator setup failed: -0x%04x", (unsigned)-rc);
+		rc = NT_EIO;
+		goto fail;
+	}
+	if ((rc = tls_cfg_new(ctx, &ctx->cur)) != NT_OK)
+		goto fail;
+	*out = ctx;
+	return NT_OK;
+fail:
+	tls_ctx_free(ctx);
+	return rc;
+}
+
+int tls_ctx_reload(struct tls_ctx *ctx)
+{
+	struct tls_cfg *cfg;
+	int rc = tls_cfg_new(ctx, &cfg);
+
+	if (rc != NT_OK) {
+		log_err("tls: reload failed (%s); still using certificate %s", nt_strerror(rc),
+		        ctx->cur->fingerprint);
+		return rc;
+	}
+	tls_cfg_unref(ctx->cur);		/* open connections keep their own reference */
+	ctx->cur = cfg;
+	return NT_OK;
+}
+
+const char *tls_ctx_fingerprint(const struct tls_ctx *ctx)
+{
+	return ctx->cur->fingerprint;
+}
+
+void tls_ctx_free(struct tls_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	tls_cfg_unref(ctx->cur);
+	ctx->cur = NULL;
+	tls_ctx_unref(ctx);
+}
+
+/* net_write() queues everything or fails, so there is never a short write or WANT_WRITE. */
+static int tls_bio_send(void *arg, const unsigned char *p, size_t n)
+{
+	struct tls_conn *t = arg;
+
+	return net_write(t->c, p, n) == NT_OK ? (int)n : MBEDTLS_ERR_NET_SEND_FAILED;
+}
+
+static int tls_bio_recv(void *arg, unsigned char *p, size_t n)
+{
+	struct tls_conn *t = arg;
+	ssize_t r = net_read(t->c, p, n);
+
+	if (r >= 0)
+		return (int)r;
+	switch (r) {
+	case NT_EAGAIN:
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	case NT_ECLOSED:
+		return 0;			/* EOF: mbedTLS reports MBEDTLS_ERR_SSL_CONN_EOF */
+	default:
+		return MBEDTLS_ERR_NET_RECV_FAILED;
+	}
+}
+
+struct tls_conn *tls_conn_new(struct tls_ctx *ctx, struct net_conn *c, const char *alpn)
+{
+	struct tls_cfg *cfg = ctx->cur;
+	struct tls_conf *s = tls_conf_get(cfg, alpn != NULL ? alpn : "");
+	struct tls_conn *t;
+
+	if (s == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	mbedtls_ssl_init(&t->ssl);
+	if (mbedtls_ssl_setup(&t->ssl, &s->conf) != 0) {	/* allocates the record buffers */
+		mbedtls_ssl_free(&t->ssl);
+		free(t);
+		return NULL;
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, tls_bio_send, tls_bio_recv, NULL);
+	t->cfg = cfg;
+	cfg->refs++;
+	t->c = c;
+	t->state = TLS_HANDSHAKE;
+	return t;
+}
+
+int tls_handshake(struct tls_conn *t)
+{
+	const char *alpn;
+	int rc;
+
+	if (t->state != TLS_HANDSHAKE)
+		return t->state == TLS_OPEN ? NT_OK : NT_EIO;
+	rc = mbedtls_ssl_handshake(&t->ssl);
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return NT_EAGAIN;
+	if (rc != 0) {
+		log_info("tls %s: handshake failed: -0x%04x", net_peer_addr(t->c), (unsigned)-rc);
+		t->state = TLS_FAILED;
+		return NT_EIO;
+	}
+	t->state = TLS_OPEN;
+	alpn = mbedtls_ssl_get_alpn_protocol(&t->ssl);
+	log_debug("tls %s: conn %lu: %s %s, alpn %s", net_peer_addr(t->c), net_conn_id(t->c),
+	          mbedtls_ssl_get_version(&t->ssl), mbedtls_ssl_get_ciphersuite(&t->ssl),
+	          alpn != NULL ? alpn : "none");
+	return NT_OK;
+}
+
+/* Records why mbedtls_ssl_read() stopped with rc (not a WANT_*). */
+static void tls_read_end(struct tls_conn *t, int rc)
+{
+	if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_SSL_CONN_EOF) {
+		t->peer_closed = 1;
+		return;
+	}
+	log_info("tls %s: read failed: -0x%04x", net_peer_addr(t->c), (unsigned)-rc);
+	t->state = TLS_FAILED;
+}
+
+ssize_t tls_read(struct tls_conn *t, void *p, size_t n)
+{
+	unsigned char *out = p;
+	size_t got = 0;
+	int rc = tls_handshake(t);
+
+	if (rc != NT_OK)
+		return rc;
+	if (t->peer_closed)
+		return NT_ECLOSED;
+	/* Everything mbedTLS holds is taken now (up to n): net_read() already emptied the socket,
+	 * so the loop would not call on_read again for what stayed buffered here. */
+	while (got < n) {
+		rc = mbedtls_ssl_read(&t->ssl, out + got, n - got);
+		if (rc > 0) {
+			got += (size_t)rc;
+			continue;
+		}
+		if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
+			tls_read_end(t, rc);
+		break;
+	}
+	if (got > 0)
+		return (ssize_t)got;	/* an end seen above is reported by the next call */
+	if (t->state == TLS_FAILED)
+		return NT_EIO;
+	if (t->peer_closed)
+		return NT_ECLOSED;
+	/*
+	 * Idle session, nothing buffered: this is where its 2 x 16 KiB record buffers could be
+	 * released. mbedtls_ssl_context_save() (MBEDTLS_SSL_CONTEXT_SERIALIZATION is on in
+	 * Debian's build) packs the session into a few hundred bytes, mbedtls_ssl_free() drops
+	 * the buffers, and mbedtls_ssl_setup() + mbedtls_ssl_context_load() restore it on the
+	 * next on_read or tls_write. Not done yet.
+	 */
+	return NT_EAGAIN;
+}
+
+int tls_write(struct tls_conn *t, const void *p, size_t n)
+{
+	const unsigned char *in = p;
+	int rc;
+
+	if (t->state != TLS_OPEN || t->sent_close)
+		return NT_EIO;
+	while (n > 0) {
+		/* One record (up to 16 KiB) per call; WANT_* cannot happen, see tls_bio_send(). */
+		rc = mbedtls_ssl_write(&t->ssl, in, n);
+		if (rc <= 0) {
+			log_info("tls %s: write failed: -0x%04x", net_peer_addr(t->c),
+			         (unsigned)-rc);
+			t->state = TLS_FAILED;
+			return NT_EIO;
+		}
+		in += rc;
+		n -= (size_t)rc;
+	}
+	return NT_OK;
+}
+
+void tls_close_notify(struct tls_conn *t)
+{
+	if (t->state != TLS_OPEN || t->sent_close)
+		return;
+	t->sent_close = 1;
+	/* (void): the connection is closing either way; a failure here changes nothing. */
+	(void)mbedtls_ssl_close_notify(&t->ssl);
+}
+
+void tls_conn_free(struct tls_conn *t)
+{
+	if (t == NULL)
+		return;
+	mbedtls_ssl_free(&t->ssl);
+	tls_cfg_unref(t->cfg);
+	free(t);
+}

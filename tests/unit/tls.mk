@@ -1,0 +1,2 @@
+unit-tests += tls
+unit-tls-srcs := $(tls-srcs) $(core-srcs) tests/unit/stubs/net_pipe.c tests/unit/stubs/tls_link.c
