@@ -74,7 +74,8 @@ unsigned long net_conn_id(const struct net_conn *c);
 
 /* Calls fn once after ms milliseconds; NULL when out of memory. */
 struct net_timer *net_timer_add(struct net_loop *l, uint32_t ms, net_loop_fn *fn, void *arg);
-/* Cancels a timer that has not fired yet. NULL-safe. */
+/* Cancels a timer that has not fired yet. NULL-safe. A timer that fired is freed: its
+ * pointer must not be used again (clear it in the callback). */
 void net_timer_cancel(struct net_loop *l, struct net_timer *t);
 /* Calls fn every ms milliseconds for the life of the loop. */
 int  net_every(struct net_loop *l, uint32_t ms, net_loop_fn *fn, void *arg);

@@ -1,0 +1,219 @@
+/*
+ * The loop without sockets: timers (order, cancel, cyclic, armed from callbacks, waking an
+ * endless wait) and signals delivered through the loop. Time is the loop's own clock.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include "core/err.h"
+#include "net/net.h"
+
+struct tlog {
+	char order[16];
+	int n;
+	int ticks;
+	uint64_t armed;
+	int early;		/* a timer fired before its time */
+	struct net_timer *victim;
+	int self;		/* re-arms of the 0 ms timer */
+};
+
+static struct tlog tl;
+
+static void fire(struct net_loop *l, char tag, uint32_t ms)
+{
+	if (net_now_ms(l) < tl.armed + ms)
+		tl.early = 1;
+	if (tl.n < (int)sizeof(tl.order) - 1)
+		tl.order[tl.n++] = tag;
+}
+
+static void t_a(struct net_loop *l, void *arg) { (void)arg; fire(l, 'a', 30); }
+static void t_c(struct net_loop *l, void *arg) { (void)arg; fire(l, 'c', 20); }
+static void t_d(struct net_loop *l, void *arg) { (void)arg; fire(l, 'd', 25); }
+static void t_e(struct net_loop *l, void *arg) { (void)arg; fire(l, 'e', 10); }
+
+static void t_b(struct net_loop *l, void *arg)
+{
+	(void)arg;
+	fire(l, 'b', 10);
+	assert_non_null(net_timer_add(l, 0, t_e, NULL));	/* armed from a callback */
+}
+
+static void t_tick(struct net_loop *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	tl.ticks++;
+}
+
+static void timers_order_cancel_every(void **state)
+{
+	struct net_loop *l = net_loop_new(4);
+	struct net_timer *d;
+	uint64_t end;
+
+	(void)state;
+	memset(&tl, 0, sizeof(tl));
+	assert_non_null(l);
+	tl.armed = net_now_ms(l);	/* no later than the timers below are armed */
+	assert_non_null(net_timer_add(l, 30, t_a, NULL));
+	assert_non_null(net_timer_add(l, 10, t_b, NULL));
+	assert_non_null(net_timer_add(l, 20, t_c, NULL));
+	assert_non_null(d = net_timer_add(l, 25, t_d, NULL));
+	assert_int_equal(net_every(l, 15, t_tick, NULL), NT_OK);
+	assert_int_equal(net_every(l, 0, t_tick, NULL), NT_EINVAL);
+	net_timer_cancel(l, d);
+	net_timer_cancel(l, NULL);
+	end = tl.armed + 100;
+	while (net_now_ms(l) < end)
+		assert_int_equal(net_loop_once(l, -1), NT_OK);	/* wakes for the timers */
+	assert_string_equal(tl.order, "beca");
+	assert_int_equal(tl.early, 0);
+	assert_in_range(tl.ticks, 3, 7);
+	net_loop_free(l);	/* the cyclic timer is freed with it */
+}
+
+static void t_cancel_victim(struct net_loop *l, void *arg)
+{
+	(void)arg;
+	tl.order[tl.n++] = 'x';
+	net_timer_cancel(l, tl.victim);
+}
+
+static void t_victim(struct net_loop *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	tl.order[tl.n++] = 'v';
+}
+
+static void t_self(struct net_loop *l, void *arg)
+{
+	(void)arg;
+	tl.self++;
+	assert_non_null(net_timer_add(l, 0, t_self, NULL));
+}
+
+static void timers_cancel_in_callback_and_no_starving(void **state)
+{
+	struct net_loop *l = net_loop_new(4);
+	uint64_t t0;
+
+	(void)state;
+	memset(&tl, 0, sizeof(tl));
+	assert_non_null(l);
+	assert_non_null(net_timer_add(l, 5, t_cancel_victim, NULL));
+	assert_non_null(tl.victim = net_timer_add(l, 5, t_victim, NULL));
+	usleep(20000);
+	assert_int_equal(net_loop_once(l, 0), NT_OK);	/* both due in the same turn */
+	assert_string_equal(tl.order, "x");
+	/* A timer that re-arms itself for 0 ms fires once per turn. */
+	assert_non_null(net_timer_add(l, 0, t_self, NULL));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(net_loop_once(l, 0), NT_OK);
+	assert_int_equal(tl.self, 3);
+	/* With a timer pending, an endless wait ends when it is due. */
+	memset(&tl, 0, sizeof(tl));
+	net_loop_free(l);
+	assert_non_null(l = net_loop_new(4));
+	t0 = net_now_ms(l);
+	assert_non_null(net_timer_add(l, 20, t_victim, NULL));
+	for (int i = 0; i < 3 && tl.n == 0; i++)
+		assert_int_equal(net_loop_once(l, -1), NT_OK);
+	assert_string_equal(tl.order, "v");
+	assert_true(net_now_ms(l) >= t0 + 20);
+	net_loop_free(l);
+}
+
+#define MANY 200
+
+static int fired[MANY], nfired;
+
+static void t_many(struct net_loop *l, void *arg)
+{
+	(void)l;
+	fired[nfired++] = (int)(intptr_t)arg;
+}
+
+/* Many deadlines (4 ms apart, so arming them all cannot reorder them), a third cancelled:
+ * what is left fires in one turn, by deadline, ties in the order they were armed. */
+static void timers_heap_order_with_cancels(void **state)
+{
+	struct net_loop *l = net_loop_new(4);
+	struct net_timer *t[MANY];
+	int k[MANY], want[MANY], nwant = 0;
+	unsigned x = 12345;
+
+	(void)state;
+	assert_non_null(l);
+	nfired = 0;
+	for (int i = 0; i < MANY; i++) {
+		x = x * 1103515245u + 12345u;
+		k[i] = (int)((x >> 16) % 64);
+		assert_non_null(t[i] = net_timer_add(l, 4u * (unsigned)k[i], t_many,
+		                                     (void *)(intptr_t)i));
+	}
+	for (int i = 1; i < MANY; i += 3)
+		net_timer_cancel(l, t[i]);
+	for (int d = 0; d < 64; d++)
+		for (int i = 0; i < MANY; i++)
+			if (k[i] == d && i % 3 != 1)
+				want[nwant++] = i;
+	usleep(300000);
+	assert_int_equal(net_loop_once(l, 0), NT_OK);
+	assert_int_equal(nfired, nwant);
+	assert_memory_equal(fired, want, sizeof(int) * (size_t)nwant);
+	net_loop_free(l);
+}
+
+/* Signals ------------------------------------------------------------------------------- */
+
+static int got_usr1, got_usr2;
+
+static void on_sig(struct net_loop *l, int signo, void *arg)
+{
+	(void)l;
+	if (signo == SIGUSR1)
+		got_usr1++;
+	if (signo == SIGUSR2)
+		got_usr2 += *(int *)arg;
+}
+
+static void signals_through_loop(void **state)
+{
+	struct net_loop *l = net_loop_new(4);
+	int two = 2;
+
+	(void)state;
+	assert_non_null(l);
+	got_usr1 = got_usr2 = 0;
+	assert_int_equal(net_on_signal(l, SIGUSR1, on_sig, NULL), NT_OK);
+	assert_int_equal(net_on_signal(l, SIGUSR2, on_sig, &two), NT_OK);
+	assert_int_equal(net_on_signal(l, SIGKILL, on_sig, NULL), NT_EINVAL);
+	assert_int_equal(raise(SIGUSR1), 0);		/* blocked: waits for the loop */
+	assert_int_equal(kill(getpid(), SIGUSR2), 0);
+	assert_int_equal(got_usr1 + got_usr2, 0);
+	for (int i = 0; i < 50 && !(got_usr1 && got_usr2); i++)
+		assert_int_equal(net_loop_once(l, 100), NT_OK);
+	assert_int_equal(got_usr1, 1);
+	assert_int_equal(got_usr2, 2);
+	net_loop_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(timers_order_cancel_every),
+		cmocka_unit_test(timers_cancel_in_callback_and_no_starving),
+		cmocka_unit_test(timers_heap_order_with_cancels),
+		cmocka_unit_test(signals_through_loop),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
