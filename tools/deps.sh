@@ -5,7 +5,7 @@ pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libmbedtls-dev libmxml-dev liblmdb-dev lmdb-utils libidn11-dev libcmocka-dev
 	python3 python3-kconfiglib python3-slixmpp python3-pytest
-	profanity tmux valgrind procps iproute2
+	profanity tmux openssl valgrind procps iproute2
 )
 missing=()
 for p in "${pkgs[@]}"; do

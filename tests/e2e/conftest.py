@@ -1,0 +1,99 @@
+"""Fixtures for natter's end-to-end tests.
+
+daemon_factory  start natterd instances (each on free loopback ports, own data dir); at the end
+                of the test each still running one gets SIGTERM and must exit 0 (and, in a
+                sanitizer build, report nothing).
+daemon          one natterd with the users in natter.USERS, default options.
+xmpp            a natter.Session: this test's own asyncio loop plus slixmpp logins on it.
+"""
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import natter  # noqa: E402
+
+
+class Factory:
+	def __init__(self, tmp_path):
+		self.tmp_path = tmp_path
+		self.daemons = []
+		self.n = 0
+
+	def datadir(self):
+		self.n += 1
+		return self.tmp_path / f"data{self.n}"
+
+	def __call__(self, *, datadir=None, users=True, extra=(), **kw):
+		"""Start a natterd; users=True first creates the accounts in natter.USERS."""
+		datadir = Path(datadir) if datadir else self.datadir()
+		datadir.mkdir(parents=True, exist_ok=True)
+		if users:
+			for user, pw in natter.USERS.items():
+				natter.add_user(datadir, user, pw)
+		d = natter.Daemon(datadir, extra=extra, **kw)
+		self.daemons.append(d)
+		d.start()
+		return d
+
+	def restart(self, old, **kw):
+		"""A new natterd on old's data dir (old must be stopped or killed)."""
+		assert not old.running()
+		d = natter.Daemon(old.datadir, extra=old.extra, **kw)
+		self.daemons.append(d)
+		d.start()
+		return d
+
+	def stop_all(self):
+		problems = []
+		for d in self.daemons:
+			if d.killed or d.proc is None:
+				continue
+			try:
+				d.stop()
+				d.check_exit()
+			except (AssertionError, natter.DaemonError) as e:
+				problems.append(str(e))
+			# Shown by pytest only when the test fails.
+			print(f"--- {d.logpath.name} (tail) ---\n{d.log()[-3000:]}")
+		return problems
+
+
+@pytest.fixture
+def daemon_factory(tmp_path):
+	f = Factory(tmp_path)
+	yield f
+	problems = f.stop_all()
+	assert not problems, "\n\n".join(problems)
+
+
+@pytest.fixture
+def daemon(daemon_factory):
+	return daemon_factory()
+
+
+@pytest.fixture
+def xmpp(daemon_factory):
+	"""slixmpp on a fresh event loop; closed (clients first) before the daemons stop."""
+	loop = asyncio.new_event_loop()
+	asyncio.set_event_loop(loop)
+
+	def current():
+		assert daemon_factory.daemons, "no daemon started"
+		running = [d for d in daemon_factory.daemons if d.running()]
+		return running[-1] if running else daemon_factory.daemons[-1]
+
+	s = natter.Session(loop, current)
+	yield s
+	s.close_all()
+	pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+	for t in pending:
+		t.cancel()
+	if pending:
+		loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+	loop.run_until_complete(loop.shutdown_asyncgens())
+	loop.close()
+	asyncio.set_event_loop(None)

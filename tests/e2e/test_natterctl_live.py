@@ -1,0 +1,59 @@
+"""natterctl changing accounts while natterd runs (both share the LMDB environment)."""
+import asyncio
+import time
+
+import natter
+from natter import jid, natterctl
+
+
+def test_adduser_then_login_at_once(daemon, xmpp):
+	natterctl(daemon.datadir, "adduser", jid("dave"), stdin="dave-pw-4\n")
+
+	async def go():
+		dave = await xmpp.login("dave", "dave-pw-4", mech="SCRAM-SHA-256")
+		alice = await xmpp.login("alice")
+		dave.say(alice.boundjid.full, "hi, I am new")
+		msg = await alice.next_body("hi, I am new")
+		assert msg["from"].bare == jid("dave")
+	xmpp.run(go())
+	listed = natterctl(daemon.datadir, "list").stdout
+	assert jid("dave") in listed and jid("alice") in listed, listed
+
+
+def test_passwd_switches_password(daemon, xmpp):
+	natterctl(daemon.datadir, "passwd", jid("alice"), stdin="alice-new-pw\n")
+
+	async def go():
+		for mech in ("SCRAM-SHA-256", "PLAIN"):
+			err = await xmpp.login_fails("alice", natter.USERS["alice"], mech=mech)
+			assert err.conditions == ["not-authorized"], str(err)
+		alice = await xmpp.login("alice", "alice-new-pw", mech="SCRAM-SHA-1")
+		assert alice.boundjid.bare == jid("alice")
+	xmpp.run(go())
+
+
+def test_deluser_closes_live_sessions(daemon, xmpp):
+	async def login():
+		b1 = await xmpp.login("bob", resource="one")
+		b2 = await xmpp.login("bob", resource="two")
+		alice = await xmpp.login("alice")
+		return b1, b2, alice
+	b1, b2, alice = xmpp.run(login())
+
+	t0 = time.monotonic()
+	natterctl(daemon.datadir, "deluser", jid("bob"))
+
+	async def after():
+		await asyncio.gather(b1.wait_gone(3 * natter.SLOW), b2.wait_gone(3 * natter.SLOW))
+		took = time.monotonic() - t0
+		assert took <= 2.5 * natter.SLOW, f"sessions closed only after {took:.2f} s"
+		# alice is untouched and bob cannot come back.
+		assert not alice.gone.done()
+		err = await xmpp.login_fails("bob", natter.USERS["bob"], mech="PLAIN")
+		assert err.conditions == ["not-authorized"], str(err)
+		carol = await xmpp.login("carol")
+		carol.say(alice.boundjid.full, "still here")
+		await alice.next_body("still here")
+	xmpp.run(after())
+	listed = natterctl(daemon.datadir, "list").stdout
+	assert jid("bob") not in listed, listed
