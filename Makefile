@@ -10,7 +10,7 @@ export KCONFIG_CONFIG := $(O)/.config
 
 CC         := $(CROSS_COMPILE)gcc
 STRIP      := $(CROSS_COMPILE)strip
-PKG_CONFIG ?= pkg-config
+PKG_CONFIG ?= $(if $(CROSS_COMPILE),$(CROSS_COMPILE)pkg-config,pkg-config)
 CLANG      ?= clang
 
 PKGS      := mxml lmdb libidn
@@ -19,7 +19,7 @@ PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # Debian's mbedTLS ships no .pc file.
 TLS_LIBS  := -lmbedtls -lmbedx509 -lmbedcrypto
 
-WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -I$(O) -Ifirmware -I. \
              $(PKG_CFLAGS)

@@ -253,6 +253,7 @@ static void listener_ready(struct net_loop *l, struct net_watch *w, uint32_t eve
 {
 	struct net_listener *ls = (struct net_listener *)w;
 
+	(void)events;		/* only readable is watched */
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -319,6 +320,7 @@ static void conn_ready(struct net_loop *l, struct net_watch *w, uint32_t events)
 {
 	struct net_conn *c = (struct net_conn *)w;
 
+	(void)l;
 	if (c->dead)
 		return;
 	if (events & EPOLLOUT)

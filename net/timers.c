@@ -214,6 +214,7 @@ static void signals_ready(struct net_loop *l, struct net_watch *w, uint32_t even
 	struct signalfd_siginfo si;
 	ssize_t r;
 
+	(void)events;		/* only readable is watched */
 	while ((r = read(w->fd, &si, sizeof(si))) == (ssize_t)sizeof(si)) {
 		for (size_t i = 0; i < l->nsigs; i++)
 			if (l->sigs[i].signo == (int)si.ssi_signo)
@@ -525,6 +526,7 @@ static void conn_linger_expired(struct net_loop *l, void *arg)
 {
 	struct net_conn *c = arg;
 
+	(void)l;
 	c->linger = NULL;	/* the loop frees a one-shot timer after this returns */
 	log_debug("net %lu %s: %zu bytes unsent after %u ms; closing", c->id, c->peer,
 	          c->out.len, NET_LINGER_MS);
