@@ -1,0 +1,419 @@
+/*
+ * Mini-XML helpers. The serialiser is ours rather than mxmlSaveString(): Mini-XML ends its
+ * output with a newline, writes "<a />", and leaves CR, TAB and LF raw in attribute values,
+ * where a receiving parser would normalise them away.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/buf.h"
+#include "core/err.h"
+#include "xml/xml.h"
+
+static int xml_put(struct buf *b, const char *s, size_t n)
+{
+	return buf_append(b, s, n);
+}
+
+static int xml_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+/* The escape for c in text (attr 0) or in a double-quoted attribute value, or NULL. */
+static const char *xml_escape_of(unsigned char c, int attr)
+{
+	switch (c) {
+	case '&':  return "&amp;";
+	case '<':  return "&lt;";
+	case '>':  return "&gt;";
+	case '\r': return "&#13;";
+	case '"':  return attr ? "&quot;" : NULL;
+	case '\t': return attr ? "&#9;" : NULL;
+	case '\n': return attr ? "&#10;" : NULL;
+	default:   return NULL;
+	}
+}
+
+static int xml_put_escaped(struct buf *b, const char *s, int attr)
+{
+	const char *run = s, *esc;
+	int rc;
+
+	for (; *s != '\0'; s++) {
+		if ((esc = xml_escape_of((unsigned char)*s, attr)) == NULL)
+			continue;
+		if ((rc = xml_put(b, run, (size_t)(s - run))) != NT_OK ||
+		    (rc = xml_puts(b, esc)) != NT_OK)
+			return rc;
+		run = s + 1;
+	}
+	return xml_put(b, run, (size_t)(s - run));
+}
+
+static int xml_put_start(struct buf *b, mxml_node_t *el, int empty)
+{
+	int i, rc, n = mxmlElementGetAttrCount(el);
+
+	if ((rc = xml_puts(b, "<")) != NT_OK || (rc = xml_puts(b, mxmlGetElement(el))) != NT_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		const char *name = NULL, *val = mxmlElementGetAttrByIndex(el, i, &name);
+
+		if (name == NULL)
+			continue;
+		if ((rc = xml_puts(b, " ")) != NT_OK || (rc = xml_puts(b, name)) != NT_OK ||
+		    (rc = xml_puts(b, "=\"")) != NT_OK ||
+		    (rc = xml_put_escaped(b, val ? val : "", 1)) != NT_OK ||
+		    (rc = xml_puts(b, "\"")) != NT_OK)
+			return rc;
+	}
+	return xml_puts(b, empty ? "/>" : ">");
+}
+
+static int xml_put_end(struct buf *b, mxml_node_t *el)
+{
+	int rc;
+
+	if ((rc = xml_puts(b, "</")) != NT_OK || (rc = xml_puts(b, mxmlGetElement(el))) != NT_OK)
+		return rc;
+	return xml_puts(b, ">");
+}
+
+/* A node without children: an empty element or one of Mini-XML's value nodes. */
+static int xml_put_leaf(struct buf *b, mxml_node_t *n)
+{
+	char num[64];
+	int ws = 0;
+	const char *s;
+
+	switch (mxmlGetType(n)) {
+	case MXML_ELEMENT:
+		return xml_put_start(b, n, 1);
+	case MXML_OPAQUE:
+		s = mxmlGetOpaque(n);
+		return xml_put_escaped(b, s ? s : "", 0);
+	case MXML_TEXT:
+		s = mxmlGetText(n, &ws);
+		if (ws && xml_puts(b, " ") != NT_OK)
+			return NT_ENOMEM;
+		return xml_put_escaped(b, s ? s : "", 0);
+	case MXML_INTEGER:
+		snprintf(num, sizeof(num), "%d", mxmlGetInteger(n));
+		return xml_puts(b, num);
+	case MXML_REAL:
+		snprintf(num, sizeof(num), "%g", mxmlGetReal(n));
+		return xml_puts(b, num);
+	default:
+		return NT_OK;	/* custom nodes have no agreed text form */
+	}
+}
+
+/* Walks the subtree without recursion, so a deep tree cannot exhaust the stack. */
+static int xml_put_tree(struct buf *b, mxml_node_t *top)
+{
+	mxml_node_t *n = top, *child;
+	int rc;
+
+	for (;;) {
+		child = mxmlGetType(n) == MXML_ELEMENT ? mxmlGetFirstChild(n) : NULL;
+		if (child != NULL) {
+			if ((rc = xml_put_start(b, n, 0)) != NT_OK)
+				return rc;
+			n = child;
+			continue;
+		}
+		if ((rc = xml_put_leaf(b, n)) != NT_OK)
+			return rc;
+		while (n != top && mxmlGetNextSibling(n) == NULL) {
+			n = mxmlGetParent(n);
+			if ((rc = xml_put_end(b, n)) != NT_OK)
+				return rc;
+		}
+		if (n == top)
+			return NT_OK;
+		n = mxmlGetNextSibling(n);
+	}
+}
+
+char *xml_serialize(mxml_node_t *n, size_t *len)
+{
+	struct buf b;
+
+	if (n == NULL)
+		return NULL;
+	buf_init(&b, SIZE_MAX);
+	if (xml_put_tree(&b, n) != NT_OK || xml_put(&b, "", 1) != NT_OK) {
+		buf_free(&b);
+		return NULL;
+	}
+	if (len != NULL)
+		*len = b.len - 1;
+	return (char *)b.p;	/* nothing was consumed, so the data starts at p */
+}
+
+static int xml_is_decl(const char *attr, const char *prefix, size_t len)
+{
+	if (strncmp(attr, "xmlns", 5) != 0)
+		return 0;
+	if (len == 0)
+		return attr[5] == '\0';
+	return attr[5] == ':' && strlen(attr + 6) == len && memcmp(attr + 6, prefix, len) == 0;
+}
+
+const char *xml_prefix_ns(mxml_node_t *el, const char *prefix, size_t len)
+{
+	if (len == 3 && memcmp(prefix, "xml", 3) == 0)
+		return XMLNS_XML;
+	for (; el != NULL; el = mxmlGetParent(el)) {
+		int i, n;
+
+		if (mxmlGetType(el) != MXML_ELEMENT)
+			continue;
+		n = mxmlElementGetAttrCount(el);
+		for (i = 0; i < n; i++) {
+			const char *name = NULL, *val = mxmlElementGetAttrByIndex(el, i, &name);
+
+			if (name != NULL && xml_is_decl(name, prefix, len))
+				return val ? val : "";
+		}
+	}
+	return NULL;
+}
+
+const char *xml_ns(mxml_node_t *el, const char *dflt)
+{
+	const char *name, *colon, *ns;
+
+	if (el == NULL || mxmlGetType(el) != MXML_ELEMENT || (name = mxmlGetElement(el)) == NULL)
+		return dflt;
+	colon = strchr(name, ':');
+	ns = xml_prefix_ns(el, name, colon ? (size_t)(colon - name) : 0);
+	return ns ? ns : dflt;
+}
+
+const char *xml_local_name(mxml_node_t *el)
+{
+	const char *name, *colon;
+
+	if (el == NULL || mxmlGetType(el) != MXML_ELEMENT || (name = mxmlGetElement(el)) == NULL)
+		return "";
+	colon = strchr(name, ':');
+	return colon ? colon + 1 : name;
+}
+
+mxml_node_t *xml_child(mxml_node_t *parent, const char *name, const char *ns)
+{
+	mxml_node_t *c;
+
+	if (parent == NULL || name == NULL)
+		return NULL;
+	for (c = mxmlGetFirstChild(parent); c != NULL; c = mxmlGetNextSibling(c)) {
+		const char *cns;
+
+		if (mxmlGetType(c) != MXML_ELEMENT || strcmp(xml_local_name(c), name) != 0)
+			continue;
+		if (ns == NULL || ((cns = xml_ns(c, NULL)) != NULL && strcmp(cns, ns) == 0))
+			return c;
+	}
+	return NULL;
+}
+
+/* Copies s[0..n) to out + at, as much as fits in cap bytes with the NUL. */
+static void xml_text_copy(char *out, size_t cap, size_t at, const char *s, size_t n)
+{
+	if (at + 1 >= cap)
+		return;
+	if (n > cap - 1 - at)
+		n = cap - 1 - at;
+	memcpy(out + at, s, n);
+	out[at + n] = '\0';
+}
+
+size_t xml_text(mxml_node_t *el, char *out, size_t cap)
+{
+	mxml_node_t *c;
+	size_t total = 0, n;
+
+	if (cap > 0)
+		out[0] = '\0';
+	for (c = el ? mxmlGetFirstChild(el) : NULL; c != NULL; c = mxmlGetNextSibling(c)) {
+		int ws = 0;
+		const char *s;
+
+		if (mxmlGetType(c) == MXML_OPAQUE) {
+			s = mxmlGetOpaque(c);
+		} else if (mxmlGetType(c) == MXML_TEXT) {
+			if ((s = mxmlGetText(c, &ws)) != NULL && ws)
+				xml_text_copy(out, cap, total++, " ", 1);
+		} else {
+			continue;
+		}
+		if (s == NULL)
+			continue;
+		n = strlen(s);
+		xml_text_copy(out, cap, total, s, n);
+		total += n;
+	}
+	return total;
+}
+
+mxml_node_t *xml_elem(mxml_node_t *parent, const char *name, const char *xmlns)
+{
+	mxml_node_t *e;
+
+	if (name == NULL)
+		return NULL;
+	if ((e = mxmlNewElement(parent ? parent : MXML_NO_PARENT, name)) == NULL)
+		return NULL;
+	if (xmlns == NULL)
+		return e;
+	mxmlElementSetAttr(e, "xmlns", xmlns);	/* returns nothing; check it took */
+	if (mxmlElementGetAttr(e, "xmlns") == NULL) {
+		mxmlDelete(e);
+		return NULL;
+	}
+	return e;
+}
+
+mxml_node_t *xml_add_text(mxml_node_t *el, const char *text)
+{
+	if (el == NULL || text == NULL)
+		return NULL;
+	return mxmlNewOpaque(el, text);
+}
+
+static const uint32_t xml_name_start[][2] = {
+	{ ':', ':' }, { 'A', 'Z' }, { '_', '_' }, { 'a', 'z' }, { 0xC0, 0xD6 }, { 0xD8, 0xF6 },
+	{ 0xF8, 0x2FF }, { 0x370, 0x37D }, { 0x37F, 0x1FFF }, { 0x200C, 0x200D },
+	{ 0x2070, 0x218F }, { 0x2C00, 0x2FEF }, { 0x3001, 0xD7FF }, { 0xF900, 0xFDCF },
+	{ 0xFDF0, 0xFFFD }, { 0x10000, 0xEFFFF },
+};
+static const uint32_t xml_name_more[][2] = {
+	{ '-', '.' }, { '0', '9' }, { 0xB7, 0xB7 }, { 0x300, 0x36F }, { 0x203F, 0x2040 },
+};
+
+static int xml_in(uint32_t c, const uint32_t (*r)[2], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (c >= r[i][0] && c <= r[i][1])
+			return 1;
+	return 0;
+}
+
+int xml_is_name_char(uint32_t c, int first)
+{
+	if (xml_in(c, xml_name_start, sizeof(xml_name_start) / sizeof(xml_name_start[0])))
+		return 1;
+	return !first && xml_in(c, xml_name_more, sizeof(xml_name_more) / sizeof(xml_name_more[0]));
+}
+
+int xml_is_char(uint32_t c)
+{
+	return c == '\t' || c == '\n' || c == '\r' || (c >= 0x20 && c <= 0xD7FF) ||
+	       (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/* A QName has at most one colon, inside it, and its prefix must be declared. */
+static int xml_check_qname(mxml_node_t *el, mxml_node_t *outer, const char *name, int attr)
+{
+	const char *colon = strchr(name, ':');
+	size_t len;
+
+	if (colon == NULL)
+		return NT_OK;
+	if (colon == name || colon[1] == '\0' || strchr(colon + 1, ':') != NULL)
+		return NT_EINVAL;
+	len = (size_t)(colon - name);
+	if (attr && len == 5 && memcmp(name, "xmlns", 5) == 0)
+		return NT_OK;
+	if (xml_prefix_ns(el, name, len) == NULL && xml_prefix_ns(outer, name, len) == NULL)
+		return NT_ENOENT;
+	return NT_OK;
+}
+
+int xml_check_prefixes(mxml_node_t *top, mxml_node_t *outer)
+{
+	mxml_node_t *n;
+	int rc;
+
+	for (n = top; n != NULL; n = mxmlWalkNext(n, top, MXML_DESCEND)) {
+		int i, cnt;
+
+		if (mxmlGetType(n) != MXML_ELEMENT)
+			continue;
+		if ((rc = xml_check_qname(n, outer, mxmlGetElement(n), 0)) != NT_OK)
+			return rc;
+		cnt = mxmlElementGetAttrCount(n);
+		for (i = 0; i < cnt; i++) {
+			const char *name = "";
+
+			mxmlElementGetAttrByIndex(n, i, &name);
+			if ((rc = xml_check_qname(n, outer, name, 1)) != NT_OK)
+				return rc;
+		}
+	}
+	return NT_OK;
+}
+
+#define XML_CDATA	"![CDATA["
+#define XML_CDATA_LEN	(sizeof(XML_CDATA) - 1)
+
+static const char *xml_opaque(mxml_node_t *n)
+{
+	return n != NULL && mxmlGetType(n) == MXML_OPAQUE ? mxmlGetOpaque(n) : NULL;
+}
+
+/* Replaces a CDATA pseudo-element with its text, merged with neighbouring text. Returns the
+ * text node left in its place, or NULL when out of memory. */
+static mxml_node_t *xml_cdata_node(mxml_node_t *cd)
+{
+	mxml_node_t *prev = mxmlGetPrevSibling(cd), *next = mxmlGetNextSibling(cd), *t = prev;
+	const char *a = xml_opaque(prev), *b = mxmlGetElement(cd) + XML_CDATA_LEN;
+	const char *c = xml_opaque(next);
+	size_t la = a ? strlen(a) : 0, lb = strlen(b), lc = c ? strlen(c) : 0;
+	char *s = malloc(la + lb + lc + 1);
+	int rc;
+
+	if (s == NULL)
+		return NULL;
+	memcpy(s, a ? a : "", la);
+	memcpy(s + la, b, lb);
+	memcpy(s + la + lb, c ? c : "", lc + 1);
+	if (a == NULL) {
+		if ((t = mxmlNewOpaque(MXML_NO_PARENT, "")) == NULL) {
+			free(s);
+			return NULL;
+		}
+		mxmlAdd(mxmlGetParent(cd), MXML_ADD_BEFORE, cd, t);
+	}
+	rc = mxmlSetOpaque(t, s);
+	free(s);
+	mxmlDelete(cd);
+	if (c != NULL)
+		mxmlDelete(next);
+	return rc == 0 ? t : NULL;
+}
+
+int xml_cdata_to_text(mxml_node_t *top)
+{
+	mxml_node_t *n, *next, *t;
+
+	for (n = top; n != NULL; n = next) {
+		const char *name = mxmlGetType(n) == MXML_ELEMENT ? mxmlGetElement(n) : "";
+
+		if (n == top || strncmp(name, XML_CDATA, XML_CDATA_LEN) != 0) {
+			next = mxmlWalkNext(n, top, MXML_DESCEND);
+			continue;
+		}
+		if ((t = xml_cdata_node(n)) == NULL)
+			return NT_ENOMEM;
+		next = mxmlWalkNext(t, top, MXML_NO_DESCEND);
+		if (*mxmlGetOpaque(t) == '\0')
+			mxmlDelete(t);		/* "<![CDATA[]]>" between elements */
+	}
+	return NT_OK;
+}

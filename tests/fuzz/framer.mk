@@ -1,0 +1,2 @@
+fuzz-targets += framer
+fuzz-framer-srcs := $(xml-srcs) $(core-srcs)

@@ -1,0 +1,2 @@
+unit-tests += framer
+unit-framer-srcs := $(xml-srcs) $(core-srcs)

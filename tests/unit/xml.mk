@@ -1,0 +1,2 @@
+unit-tests += xml
+unit-xml-srcs := $(xml-srcs) $(core-srcs)
