@@ -43,6 +43,16 @@ void sasl_add_mechanisms(struct c2s *s, mxml_node_t *features)
 		xml_add_text(xml_elem(m, "mechanism", NULL), mechs[i].name);
 }
 
+/* Forgets a SCRAM exchange, wiping its keys. */
+static void sasl_scram_drop(struct c2s *s)
+{
+	if (s->scram == NULL)
+		return;
+	scram_server_clear(s->scram);
+	free(s->scram);
+	s->scram = NULL;
+}
+
 static void sasl_send(struct c2s *s, const char *name, const char *b64)
 {
 	char buf[SASL_B64_MAX + 128];
@@ -98,11 +108,7 @@ static void sasl_failed(struct c2s *s, const char *bare)
 
 	log_info(C2S_LOG " login failed for %s from %s", s->id, bare ? bare : "?",
 		 net_peer_addr(s->conn));
-	if (s->scram != NULL) {
-		scram_server_clear(s->scram);
-		free(s->scram);
-		s->scram = NULL;
-	}
+	sasl_scram_drop(s);
 	if (worst <= CONFIG_NT_LOGIN_FAIL_LIMIT) {
 		sasl_send_failure(s, "not-authorized");
 		return;
@@ -131,11 +137,7 @@ static void sasl_succeeded(struct c2s *s, const char *bare, const char *final_ms
 		sasl_send_data(s, "success", final_msg);
 	else
 		sasl_send(s, "success", NULL);
-	if (s->scram != NULL) {
-		scram_server_clear(s->scram);
-		free(s->scram);
-		s->scram = NULL;
-	}
+	sasl_scram_drop(s);
 	s->authed = 1;
 	s->restart_pending = 1;
 	log_info(C2S_LOG " %s authenticated from %s", s->id, bare, net_peer_addr(s->conn));
@@ -252,9 +254,7 @@ static void sasl_scram_first(struct c2s *s, enum scram_hash h, const char *msg, 
 		rc = NT_EAUTH;
 	if (rc != NT_OK) {
 		free(a);
-		scram_server_clear(s->scram);
-		free(s->scram);
-		s->scram = NULL;
+		sasl_scram_drop(s);
 		sasl_send_failure(s, rc == NT_EAUTH ? "not-authorized" : "malformed-request");
 		return;
 	}
@@ -289,11 +289,7 @@ static void sasl_scram_final(struct c2s *s, const char *msg, size_t n)
 	else
 		sasl_send_failure(s, "malformed-request");
 	free(bare);
-	if (s->scram != NULL) {
-		scram_server_clear(s->scram);
-		free(s->scram);
-		s->scram = NULL;
-	}
+	sasl_scram_drop(s);
 }
 
 static enum sasl_mech sasl_mech_by_name(const char *name)
@@ -366,11 +362,7 @@ void sasl_handle(struct c2s *s, mxml_node_t *el, const char *name)
 	else if (strcmp(name, "response") == 0 && s->state == C2S_SASL_SCRAM)
 		sasl_response(s, el);
 	else if (strcmp(name, "abort") == 0 && s->state == C2S_SASL_SCRAM) {
-		if (s->scram != NULL) {
-			scram_server_clear(s->scram);
-			free(s->scram);
-			s->scram = NULL;
-		}
+		sasl_scram_drop(s);
 		free(s->bare);
 		s->bare = NULL;
 		s->sasl_mech = 0;
