@@ -34,6 +34,7 @@ objs = $(patsubst %.c,$(O)/%.o,$(1))
 include firmware/module.mk
 include net/module.mk
 include tools/module.mk
+include $(sort $(wildcard tools/*/module.mk))
 include tests/module.mk
 
 all: $(O)/natterd $(O)/natterctl
@@ -52,9 +53,13 @@ $(O)/%.o: %.c $(O)/autoconf.h
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Configuration ---------------------------------------------------------------------------
+# Made on first use from the board's defconfig; on a machine without kconfiglib yet it waits
+# for `make deps` (make test and make run call it first, then build in a sub-make).
 $(KCONFIG_CONFIG):
 	@mkdir -p $(O)
-	$(Q)$(PY) -m defconfig --kconfig Kconfig board/$(BOARD)/defconfig >/dev/null
+	$(Q)if $(PY) -c 'import kconfiglib' 2>/dev/null; then \
+		$(PY) -m defconfig --kconfig Kconfig board/$(BOARD)/defconfig >/dev/null; \
+	else echo "natter: no kconfiglib yet; run make deps"; fi
 
 $(O)/autoconf.h: $(KCONFIG_CONFIG) Kconfig
 	$(Q)$(PY) -m genconfig --header-path $@ Kconfig
