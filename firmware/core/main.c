@@ -19,9 +19,10 @@ static void usage(FILE *f)
 		"  --c2s-tls-port N         direct TLS client port (default %d, 0 = off)\n"
 		"  --handshake-timeout-ms N time allowed to log in (default %d)\n"
 		"  --idle-timeout-ms N      time a silent session lives (default %d)\n"
+		"  --tls-sleep-ms N         idle time before TLS buffers are freed (default %d)\n"
 		"  -v, --verbose            debug logging\n",
 		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
-		CONFIG_NT_IDLE_TIMEOUT_MS);
+		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS);
 }
 
 static int parse_num(const char *s, long lo, long hi, const char *what, long *out)
@@ -38,7 +39,10 @@ static int parse_num(const char *s, long lo, long hi, const char *what, long *ou
 	return 0;
 }
 
-enum { OPT_DATADIR = 256, OPT_DOMAIN, OPT_LISTEN, OPT_C2S, OPT_C2S_TLS, OPT_HS, OPT_IDLE };
+enum {
+	OPT_DATADIR = 256, OPT_DOMAIN, OPT_LISTEN, OPT_C2S, OPT_C2S_TLS, OPT_HS, OPT_IDLE,
+	OPT_TLS_SLEEP,
+};
 
 static int parse_args(int argc, char **argv, struct natterd_opts *o)
 {
@@ -50,6 +54,7 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		{ "c2s-tls-port", required_argument, NULL, OPT_C2S_TLS },
 		{ "handshake-timeout-ms", required_argument, NULL, OPT_HS },
 		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
+		{ "tls-sleep-ms", required_argument, NULL, OPT_TLS_SLEEP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -76,6 +81,11 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 				return -1;
 			*(c == OPT_HS ? &o->handshake_ms : &o->idle_ms) = (uint32_t)v;
 			break;
+		case OPT_TLS_SLEEP:
+			if (parse_num(optarg, 0, 600000, "--tls-sleep-ms", &v) != 0)
+				return -1;
+			o->tls_sleep_ms = (uint32_t)v;
+			break;
 		default:
 			return -1;
 		}
@@ -98,6 +108,7 @@ int main(int argc, char **argv)
 		.c2s_tls_port = CONFIG_NT_C2S_TLS_PORT,
 		.handshake_ms = CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
 		.idle_ms = CONFIG_NT_IDLE_TIMEOUT_MS,
+		.tls_sleep_ms = CONFIG_NT_TLS_SLEEP_MS,
 	};
 	struct natterd *d;
 	int rc;

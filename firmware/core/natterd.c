@@ -3,6 +3,7 @@
  * before the loop sleeps, notices natterctl's account changes, and shuts down cleanly.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,9 @@ static void natterd_poll_accounts(struct natterd *d)
 static void natterd_tick(struct net_loop *l, void *arg)
 {
 	(void)l;
-	c2s_sweep(arg);
+	/* Sessions that went to sleep left holes in the heap: give those pages back. */
+	if (c2s_sweep(arg) > 0)
+		(void)malloc_trim(0);	/* returns 1 when it released memory, 0 otherwise */
 	natterd_poll_accounts(arg);
 }
 

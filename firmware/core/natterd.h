@@ -24,6 +24,7 @@ struct natterd_opts {
 	int c2s_tls_port;		/* 0: off */
 	uint32_t handshake_ms;
 	uint32_t idle_ms;
+	uint32_t tls_sleep_ms;		/* 0: release TLS buffers after every read */
 	int verbose;
 };
 

@@ -14,7 +14,9 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/net_sockets.h>	/* MBEDTLS_ERR_NET_* codes only; I/O is net_conn's */
+#include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_internal.h>	/* MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN, for sleeping */
 #include <mbedtls/ssl_ticket.h>
 
 #include "core/err.h"
@@ -72,12 +74,30 @@ struct tls_ctx {
 
 enum tls_state { TLS_HANDSHAKE, TLS_OPEN, TLS_FAILED };
 
+/*
+ * A sleeping session has no record buffers. mbedTLS 2.28 allocates 2 x 16.7 KiB per context
+ * and can serialise only DTLS contexts, so instead the buffers themselves are released:
+ * between records, with nothing pending either way, their only live content is the first
+ * bytes of the input buffer (the incoming record counter; TLS keeps it there) and the
+ * context's pointers into them. Sleeping keeps those bytes and the pointers' offsets and
+ * frees the buffers; waking allocates new ones and rebases the pointers. The layout is
+ * checked by the unit tests, which run whole sessions through sleep and wake.
+ */
+#define TLS_KEEP 32		/* buffer bytes kept across sleep: counter, header, IV */
+#define TLS_NPTR 5		/* ctr, hdr, len, iv, msg */
+
+struct tls_sleep {
+	uint8_t in_keep[TLS_KEEP], out_keep[TLS_KEEP];
+	uint16_t in_off[TLS_NPTR], out_off[TLS_NPTR];
+};
+
 struct tls_conn {
 	struct tls_cfg *cfg;
 	struct net_conn *c;
 	enum tls_state state;
 	int peer_closed;			/* close_notify or EOF seen */
 	int sent_close;				/* our close_notify is queued */
+	struct tls_sleep *sleep;		/* set while the record buffers are released */
 	mbedtls_ssl_context ssl;
 };
 
@@ -297,6 +317,102 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, struct net_conn *c, const cha
 	return t;
 }
 
+static void tls_in_ptrs(mbedtls_ssl_context *ssl, unsigned char **p[TLS_NPTR])
+{
+	p[0] = &ssl->in_ctr;
+	p[1] = &ssl->in_hdr;
+	p[2] = &ssl->in_len;
+	p[3] = &ssl->in_iv;
+	p[4] = &ssl->in_msg;
+}
+
+static void tls_out_ptrs(mbedtls_ssl_context *ssl, unsigned char **p[TLS_NPTR])
+{
+	p[0] = &ssl->out_ctr;
+	p[1] = &ssl->out_hdr;
+	p[2] = &ssl->out_len;
+	p[3] = &ssl->out_iv;
+	p[4] = &ssl->out_msg;
+}
+
+/* Keeps a buffer's prefix and the offsets of the pointers into it, then frees it. */
+static void tls_buf_release(unsigned char **buf, size_t len, unsigned char **ptr[TLS_NPTR],
+                            uint8_t keep[TLS_KEEP], uint16_t off[TLS_NPTR])
+{
+	memcpy(keep, *buf, TLS_KEEP);
+	for (int i = 0; i < TLS_NPTR; i++) {
+		off[i] = (uint16_t)(*ptr[i] - *buf);
+		*ptr[i] = NULL;
+	}
+	mbedtls_platform_zeroize(*buf, len);	/* it held plaintext */
+	free(*buf);
+	*buf = NULL;
+}
+
+static int tls_buf_restore(unsigned char **buf, size_t len, unsigned char **ptr[TLS_NPTR],
+                           const uint8_t keep[TLS_KEEP], const uint16_t off[TLS_NPTR])
+{
+	if ((*buf = malloc(len)) == NULL)
+		return NT_ENOMEM;
+	memcpy(*buf, keep, TLS_KEEP);
+	for (int i = 0; i < TLS_NPTR; i++)
+		*ptr[i] = *buf + off[i];
+	return NT_OK;
+}
+
+int tls_sleep(struct tls_conn *t)
+{
+	mbedtls_ssl_context *ssl = &t->ssl;
+	unsigned char **ptr[TLS_NPTR];
+	size_t in_len, out_len;
+
+	if (t->sleep != NULL)
+		return NT_OK;
+	if (t->state != TLS_OPEN || t->sent_close || t->peer_closed || ssl->handshake != NULL ||
+	    ssl->in_left != 0 || ssl->out_left != 0 || ssl->in_offt != NULL ||
+	    mbedtls_ssl_check_pending(ssl) != 0 || ssl->in_buf == NULL || ssl->out_buf == NULL)
+		return NT_EAGAIN;
+	if ((t->sleep = malloc(sizeof(*t->sleep))) == NULL)
+		return NT_ENOMEM;
+	in_len = MBEDTLS_SSL_IN_BUFFER_LEN;
+	out_len = MBEDTLS_SSL_OUT_BUFFER_LEN;
+	tls_in_ptrs(ssl, ptr);
+	tls_buf_release(&ssl->in_buf, in_len, ptr, t->sleep->in_keep, t->sleep->in_off);
+	tls_out_ptrs(ssl, ptr);
+	tls_buf_release(&ssl->out_buf, out_len, ptr, t->sleep->out_keep, t->sleep->out_off);
+	return NT_OK;
+}
+
+/* Gives a sleeping session its record buffers back. */
+static int tls_wake(struct tls_conn *t)
+{
+	mbedtls_ssl_context *ssl = &t->ssl;
+	unsigned char **ptr[TLS_NPTR];
+
+	if (t->sleep == NULL)
+		return NT_OK;
+	tls_in_ptrs(ssl, ptr);
+	if (tls_buf_restore(&ssl->in_buf, MBEDTLS_SSL_IN_BUFFER_LEN, ptr, t->sleep->in_keep,
+	                    t->sleep->in_off) != NT_OK)
+		return NT_ENOMEM;
+	tls_out_ptrs(ssl, ptr);
+	if (tls_buf_restore(&ssl->out_buf, MBEDTLS_SSL_OUT_BUFFER_LEN, ptr, t->sleep->out_keep,
+	                    t->sleep->out_off) != NT_OK) {
+		tls_in_ptrs(ssl, ptr);
+		tls_buf_release(&ssl->in_buf, MBEDTLS_SSL_IN_BUFFER_LEN, ptr, t->sleep->in_keep,
+		                t->sleep->in_off);
+		return NT_ENOMEM;
+	}
+	free(t->sleep);
+	t->sleep = NULL;
+	return NT_OK;
+}
+
+int tls_is_asleep(const struct tls_conn *t)
+{
+	return t->sleep != NULL;
+}
+
 int tls_handshake(struct tls_conn *t)
 {
 	const char *alpn;
@@ -341,6 +457,8 @@ ssize_t tls_read(struct tls_conn *t, void *p, size_t n)
 		return rc;
 	if (t->peer_closed)
 		return NT_ECLOSED;
+	if (tls_wake(t) != NT_OK)
+		return NT_EIO;
 	/* Everything mbedTLS holds is taken now (up to n): net_read() already emptied the socket,
 	 * so the loop would not call on_read again for what stayed buffered here. */
 	while (got < n) {
@@ -359,14 +477,7 @@ ssize_t tls_read(struct tls_conn *t, void *p, size_t n)
 		return NT_EIO;
 	if (t->peer_closed)
 		return NT_ECLOSED;
-	/*
-	 * Idle session, nothing buffered: this is where its 2 x 16 KiB record buffers could be
-	 * released. mbedtls_ssl_context_save() (MBEDTLS_SSL_CONTEXT_SERIALIZATION is on in
-	 * Debian's build) packs the session into a few hundred bytes, mbedtls_ssl_free() drops
-	 * the buffers, and mbedtls_ssl_setup() + mbedtls_ssl_context_load() restore it on the
-	 * next on_read or tls_write. Not done yet.
-	 */
-	return NT_EAGAIN;
+	return NT_EAGAIN;		/* the owner may now tls_sleep() an idle session */
 }
 
 int tls_write(struct tls_conn *t, const void *p, size_t n)
@@ -374,7 +485,7 @@ int tls_write(struct tls_conn *t, const void *p, size_t n)
 	const unsigned char *in = p;
 	int rc;
 
-	if (t->state != TLS_OPEN || t->sent_close)
+	if (t->state != TLS_OPEN || t->sent_close || tls_wake(t) != NT_OK)
 		return NT_EIO;
 	while (n > 0) {
 		/* One record (up to 16 KiB) per call; WANT_* cannot happen, see tls_bio_send(). */
@@ -393,7 +504,7 @@ int tls_write(struct tls_conn *t, const void *p, size_t n)
 
 void tls_close_notify(struct tls_conn *t)
 {
-	if (t->state != TLS_OPEN || t->sent_close)
+	if (t->state != TLS_OPEN || t->sent_close || tls_wake(t) != NT_OK)
 		return;
 	t->sent_close = 1;
 	/* (void): the connection is closing either way; a failure here changes nothing. */
@@ -404,7 +515,8 @@ void tls_conn_free(struct tls_conn *t)
 {
 	if (t == NULL)
 		return;
-	mbedtls_ssl_free(&t->ssl);
+	mbedtls_ssl_free(&t->ssl);		/* skips the buffers a sleeping session lacks */
+	free(t->sleep);
 	tls_cfg_unref(t->cfg);
 	free(t);
 }

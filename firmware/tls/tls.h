@@ -34,6 +34,13 @@ int  tls_handshake(struct tls_conn *t);
 ssize_t tls_read(struct tls_conn *t, void *p, size_t n);
 /* Encrypts and queues all n bytes. NT_OK or NT_EIO. */
 int  tls_write(struct tls_conn *t, const void *p, size_t n);
+/* Releases the session's record buffers (2 x 16.7 KiB) while it is idle; the next tls_read,
+ * tls_write or tls_close_notify takes them back. NT_OK (also when already asleep),
+ * NT_EAGAIN when it cannot sleep now (handshake running, data pending either way),
+ * NT_ENOMEM. */
+int  tls_sleep(struct tls_conn *t);
+/* 1 while asleep. */
+int  tls_is_asleep(const struct tls_conn *t);
 /* Queues a close_notify alert. */
 void tls_close_notify(struct tls_conn *t);
 /* NULL-safe. */

@@ -46,7 +46,7 @@ static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls
 	s->conn = c;
 	s->id = net_conn_id(c);
 	s->state = direct_tls ? C2S_TLS_HANDSHAKE : C2S_WAIT_HEADER;
-	s->started_ms = s->last_rx_ms = net_now_ms(d->loop);
+	s->started_ms = s->last_rx_ms = s->last_io_ms = net_now_ms(d->loop);
 	s->next = d->sessions;
 	if (d->sessions != NULL)
 		d->sessions->prev = s;
@@ -79,6 +79,7 @@ int c2s_send_raw(struct c2s *s, const char *p, size_t n)
 {
 	if (s->state == C2S_CLOSED)
 		return NT_ECLOSED;
+	s->last_io_ms = net_now_ms(s->d->loop);
 	if (s->tls != NULL)
 		return tls_write(s->tls, p, n);
 	return net_write(s->conn, p, n);
@@ -234,11 +235,13 @@ static void c2s_on_read(struct net_conn *c, void *arg)
 			c2s_end(s);
 			return;
 		}
-		s->last_rx_ms = net_now_ms(s->d->loop);
+		s->last_rx_ms = s->last_io_ms = net_now_ms(s->d->loop);
 		s->ping_sent = 0;
 		c2s_feed(s, b, (size_t)n);
 	}
 	xml_framer_shrink(s->fr);
+	if (s->d->opt.tls_sleep_ms == 0 && s->tls != NULL && s->state == C2S_BOUND)
+		(void)tls_sleep(s->tls);	/* NT_EAGAIN: a record is half read */
 }
 
 static int c2s_check_header(struct c2s *s, const struct xml_event *ev)
@@ -477,10 +480,11 @@ static void c2s_send_ping(struct c2s *s)
 	(void)c2s_send_raw(s, buf, (size_t)n);
 }
 
-void c2s_sweep(struct natterd *d)
+unsigned c2s_sweep(struct natterd *d)
 {
 	uint64_t now = net_now_ms(d->loop);
 	struct c2s *s, *next;
+	unsigned slept = 0;
 
 	for (s = d->sessions; s != NULL; s = next) {
 		next = s->next;
@@ -495,5 +499,9 @@ void c2s_sweep(struct natterd *d)
 			c2s_stream_error(s, "connection-timeout", NULL);
 		else if (now - s->last_rx_ms > d->opt.idle_ms / 2 && s->ping_sent == 0)
 			c2s_send_ping(s);
+		else if (now - s->last_io_ms >= d->opt.tls_sleep_ms && s->tls != NULL &&
+		         !tls_is_asleep(s->tls) && tls_sleep(s->tls) == NT_OK)
+			slept++;
 	}
+	return slept;
 }

@@ -42,6 +42,7 @@ struct c2s {
 	int priority;
 	unsigned long id;
 	uint64_t started_ms, last_rx_ms;
+	uint64_t last_io_ms;		/* last byte either way, for releasing TLS buffers */
 	uint32_t ping_sent;		/* id of our outstanding keepalive ping, or 0 */
 	char *bare;			/* "user@domain" after SASL */
 	char *full;			/* "user@domain/resource" after bind */
@@ -68,8 +69,9 @@ int  c2s_send_raw(struct c2s *s, const char *p, size_t n);
 void c2s_stream_error(struct c2s *s, const char *condition, const char *text);
 /* Ends the stream cleanly with </stream:stream>. */
 void c2s_close(struct c2s *s);
-/* Once a second: handshake/idle timeouts and keepalive pings. */
-void c2s_sweep(struct natterd *d);
+/* Every tick: handshake/idle timeouts, keepalive pings, and releasing idle sessions' TLS
+ * buffers. Returns how many sessions released them. */
+unsigned c2s_sweep(struct natterd *d);
 /* The log prefix, e.g. "c2s#12". */
 #define C2S_LOG "c2s#%lu"
 

@@ -123,7 +123,10 @@ class Daemon:
 	def argv(self):
 		return [str(NATTERD), "--datadir", str(self.datadir), "--domain", self.domain,
 			"--listen", "127.0.0.1", "--c2s-port", str(self.c2s_port),
-			"--c2s-tls-port", str(self.tls_port), "-v", *self.extra]
+			"--c2s-tls-port", str(self.tls_port), "-v",
+			# Release TLS buffers after every read, so that every test also runs every
+			# session through sleep and wake (NATTER_TLS_SLEEP_MS overrides).
+			"--tls-sleep-ms", os.environ.get("NATTER_TLS_SLEEP_MS", "0"), *self.extra]
 
 	def log(self):
 		try:

@@ -84,7 +84,7 @@ async def idle(a):
     ctx = client_ctx()
     before = rss_kib(a.pid)
     conns = [await login(a.port, f"user{i}", ctx) for i in range(a.users)]
-    await asyncio.sleep(1)
+    await asyncio.sleep(a.settle)
     after = rss_kib(a.pid)
     print(f"idle RSS {before} KiB; with {a.users} idle TLS sessions {after} KiB; "
           f"{(after - before) / a.users:.1f} KiB per session")
@@ -120,6 +120,7 @@ def main():
     p.add_argument("--users", type=int, default=100)
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--conc", type=int, default=8)
+    p.add_argument("--settle", type=float, default=3, help="seconds before reading RSS")
     a = p.parse_args()
     asyncio.run(idle(a) if a.what == "idle" else logins(a))
 
