@@ -1,5 +1,6 @@
 /* natterd: the XMPP server. Command line, then natterd_init/run/fini. */
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,18 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 	return 0;
 }
 
+/* Each session is a descriptor: allow as many as the hard limit lets us. */
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &r) != 0)
+			log_warn("natterd: cannot raise the open-file limit");
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct natterd_opts o = {
@@ -118,6 +131,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(o.verbose ? LOG_DEBUG : LOG_INFO);
+	raise_fd_limit();
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return 1;
 	if ((rc = natterd_init(d, &o)) != NT_OK) {
