@@ -45,10 +45,13 @@ int natterd_commit(struct natterd *d)
 	return rc;
 }
 
+/* Once per turn: commit what the turn wrote, then send what it queued, so nothing leaves
+ * before the store holds it. */
 static void natterd_before_sleep(struct net_loop *l, void *arg)
 {
 	(void)l;
 	(void)natterd_commit(arg);	/* store_commit logs a failure */
+	c2s_flush_all(arg);
 }
 
 /* natterctl deluser: end the streams of accounts that no longer exist. */

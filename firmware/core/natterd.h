@@ -37,6 +37,7 @@ struct natterd {
 	struct tls_ctx *tls;
 	struct xml_limits xml_lim;
 	struct c2s *sessions;		/* every client stream, newest first */
+	struct c2s *flushq;		/* sessions with output queued this turn */
 	unsigned nsessions;
 	struct users *users;		/* bound sessions by bare JID */
 	struct keycount *authlimit;

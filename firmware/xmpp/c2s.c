@@ -44,6 +44,7 @@ static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls
 		goto fail;
 	s->d = d;
 	s->conn = c;
+	buf_init(&s->out, CONFIG_NT_OUTBUF_MAX);
 	s->id = net_conn_id(c);
 	s->state = direct_tls ? C2S_TLS_HANDSHAKE : C2S_WAIT_HEADER;
 	s->started_ms = s->last_rx_ms = s->last_io_ms = net_now_ms(d->loop);
@@ -75,14 +76,69 @@ void c2s_accept_direct_tls(struct net_conn *c, void *arg)
 	(void)c2s_new(arg, c, 1);
 }
 
+/* Sends what s has queued: one TLS record (or plain write) for the whole turn's output. */
+static int c2s_flush(struct c2s *s)
+{
+	int rc = NT_OK;
+
+	if (s->out.len == 0)
+		return NT_OK;
+	if (s->tls != NULL)
+		rc = tls_write(s->tls, buf_data(&s->out), s->out.len);
+	else
+		rc = net_write(s->conn, buf_data(&s->out), s->out.len);
+	buf_consume(&s->out, s->out.len);
+	buf_shrink(&s->out);
+	return rc;
+}
+
+void c2s_flush_all(struct natterd *d)
+{
+	struct c2s *s;
+
+	while ((s = d->flushq) != NULL) {
+		d->flushq = s->flush_next;
+		s->flush_next = NULL;
+		s->flush_queued = 0;
+		(void)c2s_flush(s);	/* a failed write has closed the connection */
+		if (d->opt.tls_sleep_ms == 0 && s->tls != NULL && s->state == C2S_BOUND)
+			(void)tls_sleep(s->tls);	/* NT_EAGAIN: a record is half read */
+	}
+}
+
+static void c2s_unqueue(struct c2s *s)
+{
+	struct c2s **pp;
+
+	if (!s->flush_queued)
+		return;
+	for (pp = &s->d->flushq; *pp != s; pp = &(*pp)->flush_next)
+		;
+	*pp = s->flush_next;
+	s->flush_next = NULL;
+	s->flush_queued = 0;
+}
+
 int c2s_send_raw(struct c2s *s, const char *p, size_t n)
 {
+	int rc;
+
 	if (s->state == C2S_CLOSED)
 		return NT_ECLOSED;
 	s->last_io_ms = net_now_ms(s->d->loop);
-	if (s->tls != NULL)
-		return tls_write(s->tls, p, n);
-	return net_write(s->conn, p, n);
+	if ((rc = buf_append(&s->out, p, n)) == NT_ELIMIT) {
+		/* A turn's worth of output past the cap: send what is there, then try again. */
+		if ((rc = c2s_flush(s)) == NT_OK)
+			rc = buf_append(&s->out, p, n);
+	}
+	if (rc != NT_OK)
+		return rc;
+	if (!s->flush_queued) {
+		s->flush_queued = 1;
+		s->flush_next = s->d->flushq;
+		s->d->flushq = s;
+	}
+	return NT_OK;
 }
 
 int c2s_send_tree(struct c2s *s, mxml_node_t *t)
@@ -167,6 +223,8 @@ static void c2s_end(struct c2s *s)
 			presence_gone(s);
 		router_unbind(s->d, s);
 	}
+	c2s_unqueue(s);
+	(void)c2s_flush(s);	/* the goodbye (stream error, </stream:stream>) goes out first */
 	s->state = C2S_CLOSED;
 	if (s->tls != NULL)
 		tls_close_notify(s->tls);
@@ -194,6 +252,8 @@ static void c2s_on_close(struct net_conn *c, void *arg)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	d->nsessions--;
+	c2s_unqueue(s);
+	buf_free(&s->out);
 	tls_conn_free(s->tls);
 	xml_framer_free(s->fr);
 	if (s->scram != NULL) {
@@ -240,8 +300,6 @@ static void c2s_on_read(struct net_conn *c, void *arg)
 		c2s_feed(s, b, (size_t)n);
 	}
 	xml_framer_shrink(s->fr);
-	if (s->d->opt.tls_sleep_ms == 0 && s->tls != NULL && s->state == C2S_BOUND)
-		(void)tls_sleep(s->tls);	/* NT_EAGAIN: a record is half read */
 }
 
 static int c2s_check_header(struct c2s *s, const struct xml_event *ev)
@@ -289,6 +347,8 @@ static void c2s_starttls(struct c2s *s)
 	static const char proceed[] = "<proceed xmlns='" NS_TLS "'/>";
 
 	(void)c2s_send_raw(s, proceed, sizeof(proceed) - 1);
+	c2s_unqueue(s);
+	(void)c2s_flush(s);	/* in clear text, before TLS takes over the connection */
 	if ((s->tls = tls_conn_new(s->d->tls, s->conn, NULL)) == NULL) {
 		log_err(C2S_LOG " out of memory for TLS", s->id);
 		s->state = C2S_CLOSED;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <mxml.h>
+#include "core/buf.h"
 #include "xmpp/scram.h"
 
 struct natterd;
@@ -51,6 +52,9 @@ struct c2s {
 	size_t last_presence_len;
 	struct jidlist *directed;	/* who got directed presence from us */
 	struct user *user;
+	struct buf out;			/* plaintext queued this turn, sent before sleeping */
+	struct c2s *flush_next;		/* natterd's list of sessions with output queued */
+	unsigned flush_queued : 1;
 	struct c2s *next, *prev;	/* natterd's list */
 	struct c2s *unext;		/* the user's resources */
 	struct net_timer *delay_timer;
@@ -63,8 +67,11 @@ void c2s_accept_direct_tls(struct net_conn *c, void *arg);
 
 /* Serialises t and sends it; does not free t. NT_OK or the write error. */
 int  c2s_send_tree(struct c2s *s, mxml_node_t *t);
-/* Sends bytes as they are. */
+/* Queues bytes as they are. Everything queued for a session in one loop turn leaves as one
+ * TLS record and one write, after the turn's store commit (c2s_flush_all). */
 int  c2s_send_raw(struct c2s *s, const char *p, size_t n);
+/* Sends what every session queued this turn (the loop's before-sleep hook calls it). */
+void c2s_flush_all(struct natterd *d);
 /* Ends the stream with a stream error (condition from RFC 6120 4.9.3, text optional). */
 void c2s_stream_error(struct c2s *s, const char *condition, const char *text);
 /* Ends the stream cleanly with </stream:stream>. */

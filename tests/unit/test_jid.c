@@ -2,9 +2,11 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stringprep.h>
 #include "core/err.h"
 #include "xmpp/jid.h"
 
@@ -315,6 +317,38 @@ static void jid_formats(void **state)
 	assert_string_equal(out, "juliet@capulet.lit");
 }
 
+/* libidn's answer for one part, for comparing with the ASCII fast path. */
+static int libidn_prep(const char *in, const Stringprep_profile *prof, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", in);
+	return stringprep(out, cap, 0, prof) == STRINGPREP_OK && out[0] != '\0' ? NT_OK : NT_EINVAL;
+}
+
+/* The ASCII fast path gives exactly what libidn gives, for every ASCII character in every
+ * position of a part. */
+static void jid_ascii_fast_path_matches_libidn(void **state)
+{
+	char in[8], want[64], got[64];
+
+	(void)state;
+	for (int c = 1; c < 128; c++) {
+		for (int pos = 0; pos < 3; pos++) {
+			const char *fmt[] = { "%cab", "a%cB", "Ab%c" };
+			int w;
+
+			snprintf(in, sizeof(in), fmt[pos], c);
+			w = libidn_prep(in, stringprep_xmpp_nodeprep, want, sizeof(want));
+			assert_int_equal(jid_prep_local(got, sizeof(got), in, 3), w);
+			if (w == NT_OK)
+				assert_string_equal(got, want);
+			w = libidn_prep(in, stringprep_xmpp_resourceprep, want, sizeof(want));
+			assert_int_equal(jid_prep_resource(got, sizeof(got), in, 3), w);
+			if (w == NT_OK)
+				assert_string_equal(got, want);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,6 +369,7 @@ int main(void)
 		cmocka_unit_test(jid_longest_full),
 		cmocka_unit_test(jid_prep_parts),
 		cmocka_unit_test(jid_formats),
+		cmocka_unit_test(jid_ascii_fast_path_matches_libidn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
