@@ -36,11 +36,13 @@ missing=()
 for p in "${pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
+[ ${#missing[@]} -eq 0 ] && exit 0
+# Optional packages are tried along with a real install only, so a machine without them
+# does not pay for an apt-get update on every run.
 want_optional=()
 for p in "${optional[@]}"; do
 	installed "$p" || want_optional+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && [ ${#want_optional[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
 	sudo=sudo
@@ -72,10 +74,8 @@ if [ ${#new_services[@]} -gt 0 ] && [ ! -e "$policy" ]; then
 fi
 
 $sudo apt-get update -qq
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "deps: installing ${missing[*]}"
-	$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+echo "deps: installing ${missing[*]}"
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for p in "${want_optional[@]}"; do
 	$sudo apt-get install -y -qq --no-install-recommends "$p" >/dev/null 2>&1 ||
 		echo "deps: optional package $p not installed"

@@ -1,2 +1,2 @@
-natterctl-srcs := tools/natterctl/natterctl.c $(core-srcs) $(jid-srcs) $(scram-srcs) \
-                  $(store-srcs)
+natterctl-srcs := tools/natterctl/natterctl.c tools/natterctl/import.c $(core-srcs) \
+                  $(jid-srcs) $(scram-srcs) $(store-srcs)

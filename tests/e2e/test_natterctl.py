@@ -442,3 +442,141 @@ def test_foreign_lmdb_environment_is_refused(tmp_path):
 			     " 6869\n 7468657265\nDATA=END\n")
 	fails(1, "cannot open the store", "list", datadir=tmp_path)
 	fails(1, "cannot open the store", "adduser", "a@x", datadir=tmp_path, stdin="pw\n")
+
+
+# Bulk import ---------------------------------------------------------------------------------
+
+def import_(d, text, *opts):
+	return ctl("import", *opts, datadir=d, stdin=text)
+
+
+@needs_lmdb_utils
+def test_import_three_users(tmp_path):
+	text = ("# staff\n"
+		"alice@example.org alice secret\n"
+		"\n"
+		"Bob@Example.org\tbob-pw\r\n"
+		"carol@example.org  two leading spaces")
+	proc = import_(tmp_path, text)
+	assert proc.returncode == 0, proc.stderr
+	assert proc.stdout == "imported 3 accounts, skipped 0 that exist\n"
+	assert proc.stderr == ""
+	assert ok("list", datadir=tmp_path).stdout.splitlines() == [
+		"alice@example.org", "bob@example.org", "carol@example.org"]
+	want = {"alice@example.org": "alice secret", "bob@example.org": "bob-pw",
+		"carol@example.org": " two leading spaces"}
+	for jid, pw in want.items():
+		a = account(tmp_path, jid)
+		assert a["created"] > 0
+		for cred in a["creds"]:
+			assert cred["iterations"] == iterations()
+			assert password_matches(cred, pw), (jid, cred["hash"])
+	assert ok("check", datadir=tmp_path).stdout.strip() == "ok: 3 accounts, 0 offline messages"
+
+
+@needs_lmdb_utils
+def test_import_existing_user_is_an_error_unless_skipped(tmp_path):
+	adduser(tmp_path, "bob@example.org", "old-pw")
+	text = "alice@example.org a-pw\nbob@example.org new-pw\ncarol@example.org c-pw\n"
+	proc = fails(1, "line 2: user bob@example.org already exists", "import", datadir=tmp_path,
+		     stdin=text)
+	assert "no account was imported" in proc.stderr
+	assert ok("list", datadir=tmp_path).stdout == "bob@example.org\n"
+
+	proc = ok("import", "--skip-existing", datadir=tmp_path, stdin=text)
+	assert proc.stdout == "imported 2 accounts, skipped 1 that exist\n"
+	assert ok("list", datadir=tmp_path).stdout.splitlines() == [
+		"alice@example.org", "bob@example.org", "carol@example.org"]
+	for cred in account(tmp_path, "bob@example.org")["creds"]:
+		assert password_matches(cred, "old-pw"), "an existing account must stay as it was"
+	assert ok("--skip-existing", "import", datadir=tmp_path, stdin=text).stdout == \
+		"imported 0 accounts, skipped 3 that exist\n"
+
+
+@pytest.mark.parametrize("line,message", [
+	("nopassword@example.org", "line 2: expected \"JID PASSWORD\""),
+	("empty@example.org ", "line 2: empty password for empty@example.org"),
+	(" leading-space-pw", "line 2: no JID before the space"),
+	("long@example.org " + "p" * 600, "line 2: password of long@example.org too long"),
+	("bel@example.org bad\apw", "line 2: bel@example.org: password refused by SASLprep"),
+])
+def test_import_malformed_line(tmp_path, line, message):
+	text = "alice@example.org Sekr1t-A\n" + line + "\ncarol@example.org Sekr1t-C\n"
+	proc = fails(1, message, "import", datadir=tmp_path / "d", stdin=text)
+	assert "1 problems in the input; no account was imported" in proc.stderr
+	assert "Sekr1t" not in proc.stdout + proc.stderr
+	assert "bad\apw" not in proc.stderr and "ppppp" not in proc.stderr
+	assert not (tmp_path / "d").exists(), "nothing may be created for bad input"
+
+
+@pytest.mark.parametrize("jid,message", [
+	("alice@example.org/phone", "line 3: 'alice@example.org/phone' has a resource"),
+	("example.org", "line 3: 'example.org' has no user part"),
+	("@example.org", "line 3: '@example.org' is not a valid JID"),
+	("a" * 1100 + "@example.org", "line 3: JID too long"),
+])
+def test_import_bad_jid(tmp_path, jid, message):
+	adduser(tmp_path, "zed@example.org", "pw")
+	text = "a@example.org Sekr1t\n\n" + jid + " Sekr1t\n"
+	proc = fails(1, message, "import", "--skip-existing", datadir=tmp_path, stdin=text)
+	assert "Sekr1t" not in proc.stdout + proc.stderr
+	assert ok("list", datadir=tmp_path).stdout == "zed@example.org\n"
+
+
+def test_import_reports_every_problem_with_its_line(tmp_path):
+	text = "a@x pw\nbad-line\nb@x pw\n@x pw\nc@x\n"
+	proc = fails(1, "3 problems in the input", "import", datadir=tmp_path, stdin=text)
+	lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("natterctl: line ")]
+	assert [ln.split(":")[1].strip() for ln in lines] == ["line 2", "line 4", "line 5"]
+
+
+def test_import_stops_after_twenty_problems(tmp_path):
+	proc = fails(1, "stopped after 20 problems", "import", datadir=tmp_path,
+		     stdin="junk\n" * 500)
+	assert proc.stderr.count("natterctl: line ") == 20
+
+
+def test_import_duplicate_and_too_long_for_the_store(tmp_path):
+	text = "a@x pw1\nb@x pw\nA@X pw2\n"
+	proc = fails(1, "line 3: a@x is on an earlier line too", "import", "--skip-existing",
+		     datadir=tmp_path, stdin=text)
+	assert ok("list", datadir=tmp_path).stdout == ""
+	fails(1, "line 1: " + "u" * 600 + "@x is too long for the store", "import",
+	      datadir=tmp_path, stdin="u" * 600 + "@x pw\n")
+	assert ok("list", datadir=tmp_path).stdout == ""
+
+
+def test_import_skip_existing_goes_only_with_import(tmp_path):
+	proc = fails(2, "--skip-existing goes only with import", "--skip-existing", "list",
+		     datadir=tmp_path)
+	assert "usage: natterctl" in proc.stderr
+	fails(2, "unexpected argument 'extra'", "import", "extra", datadir=tmp_path, stdin="")
+
+
+def test_import_empty_input(tmp_path):
+	proc = ok("import", datadir=tmp_path, stdin="# nothing\n\n")
+	assert proc.stdout.startswith("imported 0 accounts")
+
+
+def test_import_refuses_a_terminal(tmp_path):
+	code, shown, _ = run_on_tty(["--datadir", str(tmp_path), "import"], [])
+	assert code == 1
+	assert "natterctl: import reads \"JID PASSWORD\" lines from stdin" in shown
+	assert list(tmp_path.iterdir()) == []
+
+
+def test_import_more_than_one_batch(tmp_path):
+	n = 1234	# commits in batches of 1000
+	text = "".join(f"user{i}@localhost pw{i}\n" for i in range(n))
+	t0 = time.monotonic()
+	proc = ok("import", datadir=tmp_path, stdin=text)
+	assert proc.stdout == f"imported {n} accounts, skipped 0 that exist\n"
+	assert time.monotonic() - t0 < TIMEOUT
+	listed = ok("list", datadir=tmp_path).stdout.splitlines()
+	assert len(listed) == n and "user1233@localhost" in listed
+	assert ok("check", datadir=tmp_path).stdout.strip() == \
+		f"ok: {n} accounts, 0 offline messages"
+	if have_lmdb_utils():
+		for i in (0, 999, 1000, 1233):
+			for cred in account(tmp_path, f"user{i}@localhost")["creds"]:
+				assert password_matches(cred, f"pw{i}")

@@ -4,6 +4,7 @@
  * changed while the server runs; natterd notices through the accounts generation.
  *
  *   natterctl [--datadir DIR] adduser JID | passwd JID | deluser JID | list | check
+ *   natterctl [--datadir DIR] import [--skip-existing]      (see import.c)
  *
  * Exit status: 0 done, 1 failed (one line on stderr starting "natterctl: "), 2 bad usage.
  * Passwords are read from the terminal with echo off, or as one line of stdin; they are
@@ -20,34 +21,24 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/platform_util.h>
 #include "autoconf.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "tools/natterctl/ctl.h"
 #include "xmpp/jid.h"
 #include "xmpp/scram.h"
 
 #define CTL_DEFAULT_DATADIR "/var/lib/natter"
 #define CTL_DATADIR_ENV "NATTER_DATADIR"
-#define CTL_PASS_MAX 512	/* bytes of password; SASLprep may grow it within SCRAM_MSG_MAX */
 #define CTL_SALT_LEN 16
 #define CTL_QUOTE_MAX 200	/* bytes of a bad argument repeated in an error message */
-
-enum { CTL_EXIT_OK = 0, CTL_EXIT_FAIL = 1, CTL_EXIT_USAGE = 2, CTL_GO = -1 };
-
-struct ctl {
-	const char *datadir;
-	const char *jid_arg;
-	char bare[STORE_BARE_MAX];
-	struct store *st;
-};
 
 struct ctl_cmd {
 	const char *name;
 	int takes_jid;
+	int skip_ok;			/* takes --skip-existing */
 	int (*run)(struct ctl *c);
 };
 
@@ -59,12 +50,12 @@ static const char usage_text[] =
 	"  deluser JID   delete an account and its offline messages\n"
 	"  list          print every account's bare JID, sorted\n"
 	"  check         verify every record in the store\n"
+	"  import [--skip-existing]\n"
+	"                add the accounts of the \"JID PASSWORD\" lines on stdin\n"
 	"JID is a bare JID: user@domain. The password is asked on the terminal, or read as one\n"
 	"line from stdin. DIR defaults to $" CTL_DATADIR_ENV ", else " CTL_DEFAULT_DATADIR ".\n";
 
-/* Prints "natterctl: <message>" on stderr; returns CTL_EXIT_FAIL for `return ctl_fail(...)`. */
-static int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int ctl_fail(const char *fmt, ...)
+int ctl_fail(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -199,67 +190,81 @@ static int ctl_password(char *pw, size_t cap, size_t *len)
 
 /* Credentials ----------------------------------------------------------------------------- */
 
-/* Makes SCRAM-SHA-1 and SCRAM-SHA-256 credentials with fresh random salts. */
-static int ctl_make_creds(struct account *a, const char *pw, size_t n)
+int ctl_rng_init(struct ctl_rng *r)
 {
 	static const char pers[] = "natterctl salt";
+	int rc;
+
+	mbedtls_entropy_init(&r->entropy);
+	mbedtls_ctr_drbg_init(&r->drbg);
+	rc = mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func, &r->entropy,
+				   (const unsigned char *)pers, sizeof(pers) - 1);
+	if (rc != 0)
+		return ctl_fail("cannot seed the random generator (-0x%04x)", (unsigned)-rc);
+	return 0;
+}
+
+void ctl_rng_free(struct ctl_rng *r)
+{
+	mbedtls_ctr_drbg_free(&r->drbg);
+	mbedtls_entropy_free(&r->entropy);
+}
+
+int ctl_make_creds(struct ctl_rng *r, struct account *a, const char *pw, size_t n,
+		   uint32_t iterations)
+{
 	const enum scram_hash hashes[2] = { SCRAM_SHA_1, SCRAM_SHA_256 };
 	struct scram_creds *out[2] = { &a->sha1, &a->sha256 };
-	mbedtls_entropy_context entropy;
-	mbedtls_ctr_drbg_context drbg;
 	uint8_t salt[CTL_SALT_LEN];
-	int rc, ret = 0;
+	int rc = NT_OK;
 	size_t i;
 
-	mbedtls_entropy_init(&entropy);
-	mbedtls_ctr_drbg_init(&drbg);
-	rc = mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
-				   (const unsigned char *)pers, sizeof(pers) - 1);
-	if (rc != 0) {
-		ret = ctl_fail("cannot seed the random generator (-0x%04x)", (unsigned)-rc);
-		goto out;
+	for (i = 0; i < 2 && rc == NT_OK; i++) {
+		if (mbedtls_ctr_drbg_random(&r->drbg, salt, sizeof(salt)) != 0)
+			rc = NT_EIO;
+		else
+			rc = scram_creds_make(hashes[i], pw, n, salt, sizeof(salt), iterations,
+					      out[i]);
 	}
-	for (i = 0; i < 2; i++) {
-		if ((rc = mbedtls_ctr_drbg_random(&drbg, salt, sizeof(salt))) != 0) {
-			ret = ctl_fail("cannot make a random salt (-0x%04x)", (unsigned)-rc);
-			goto out;
-		}
-		rc = scram_creds_make(hashes[i], pw, n, salt, sizeof(salt),
-				      CONFIG_NT_SCRAM_ITERATIONS, out[i]);
-		if (rc == NT_EINVAL) {
-			ret = ctl_fail("password refused by SASLprep (RFC 4013): control or "
-				       "prohibited characters, or not UTF-8");
-			goto out;
-		}
-		if (rc != NT_OK) {
-			ret = ctl_fail("cannot derive SCRAM credentials: %s", nt_strerror(rc));
-			goto out;
-		}
-	}
-out:
-	mbedtls_ctr_drbg_free(&drbg);
-	mbedtls_entropy_free(&entropy);
 	mbedtls_platform_zeroize(salt, sizeof(salt));
-	return ret;
+	return rc;
+}
+
+const char *ctl_creds_strerror(int rc)
+{
+	switch (rc) {
+	case NT_EINVAL:
+		return "password refused by SASLprep (RFC 4013): control or prohibited "
+		       "characters, or not UTF-8";
+	case NT_EIO:
+		return "cannot make a random salt";
+	default:
+		return "cannot derive SCRAM credentials";
+	}
 }
 
 /* Reads a password and fills a's credentials. Returns 0 or an exit status. */
 static int ctl_new_creds(struct account *a)
 {
 	char pw[CTL_PASS_MAX + 1];
+	struct ctl_rng r;
 	size_t n = 0;
 	int rc;
 
-	if ((rc = ctl_password(pw, sizeof(pw), &n)) == 0)
-		rc = ctl_make_creds(a, pw, n);
+	if ((rc = ctl_password(pw, sizeof(pw), &n)) != 0)
+		goto out;
+	if ((rc = ctl_rng_init(&r)) == 0 &&
+	    (rc = ctl_make_creds(&r, a, pw, n, CONFIG_NT_SCRAM_ITERATIONS)) != NT_OK)
+		rc = ctl_fail("%s", ctl_creds_strerror(rc));
+	ctl_rng_free(&r);
+out:
 	mbedtls_platform_zeroize(pw, sizeof(pw));
 	return rc;
 }
 
 /* The store -------------------------------------------------------------------------------- */
 
-/* Explains store_open's result rc; 0 when it opened. */
-static int ctl_open_rc(const struct ctl *c, int rc)
+int ctl_open_rc(const struct ctl *c, int rc)
 {
 	struct stat sb;
 
@@ -280,7 +285,7 @@ static int ctl_open_rc(const struct ctl *c, int rc)
 	}
 }
 
-static int ctl_open(struct ctl *c, int create)
+int ctl_open(struct ctl *c, int create)
 {
 	struct stat sb;
 
@@ -289,7 +294,7 @@ static int ctl_open(struct ctl *c, int create)
 	return ctl_open_rc(c, store_open(&c->st, c->datadir, CONFIG_NT_LMDB_MAP_MB, create));
 }
 
-static int ctl_begin(struct ctl *c, int write, struct store_txn **t)
+int ctl_begin(struct ctl *c, int write, struct store_txn **t)
 {
 	int rc = store_begin(c->st, write, t);
 
@@ -298,7 +303,7 @@ static int ctl_begin(struct ctl *c, int write, struct store_txn **t)
 	return ctl_fail("cannot %s the store: %s", write ? "write to" : "read", nt_strerror(rc));
 }
 
-static int ctl_commit(struct store_txn *t)
+int ctl_commit(struct store_txn *t)
 {
 	int rc = store_commit(t);
 
@@ -465,52 +470,49 @@ static int ctl_check(struct ctl *c)
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "adduser", 1, ctl_adduser },
-	{ "passwd",  1, ctl_passwd },
-	{ "deluser", 1, ctl_deluser },
-	{ "list",    0, ctl_list },
-	{ "check",   0, ctl_check },
+	{ "adduser", 1, 0, ctl_adduser },
+	{ "passwd",  1, 0, ctl_passwd },
+	{ "deluser", 1, 0, ctl_deluser },
+	{ "list",    0, 0, ctl_list },
+	{ "check",   0, 0, ctl_check },
+	{ "import",  0, 1, ctl_import },
 };
 
 /* Arguments ------------------------------------------------------------------------------- */
 
-/* Prepares the JID argument into c->bare; it must be local@domain without a resource. */
-static int ctl_bare_jid(struct ctl *c)
+int ctl_bare_jid(const char *s, char *bare, const char *where)
 {
-	const char *s = c->jid_arg;
 	struct jid j;
 	int rc = jid_parse(&j, s, strlen(s));
 
 	if (rc == NT_ELIMIT)
-		return ctl_fail("JID too long: a part has more than %d bytes", JID_PART_MAX);
+		return ctl_fail("%sJID too long: a part has more than %d bytes", where,
+				JID_PART_MAX);
 	/* Messages quote at most CTL_QUOTE_MAX bytes of what was typed. */
 	if (rc != NT_OK)
-		return ctl_fail("'%.*s' is not a valid JID", CTL_QUOTE_MAX, s);
+		return ctl_fail("%s'%.*s' is not a valid JID", where, CTL_QUOTE_MAX, s);
 	if (j.resource[0] != '\0')
-		return ctl_fail("'%.*s' has a resource; give a bare JID (user@domain)",
-				CTL_QUOTE_MAX, s);
+		return ctl_fail("%s'%.*s' has a resource; give a bare JID (user@domain)",
+				where, CTL_QUOTE_MAX, s);
 	if (j.local[0] == '\0')
-		return ctl_fail("'%.*s' has no user part; give a bare JID (user@domain)",
-				CTL_QUOTE_MAX, s);
-	if (jid_bare(&j, c->bare, sizeof(c->bare)) != NT_OK)
-		return ctl_fail("JID too long");
+		return ctl_fail("%s'%.*s' has no user part; give a bare JID (user@domain)",
+				where, CTL_QUOTE_MAX, s);
+	if (jid_bare(&j, bare, STORE_BARE_MAX) != NT_OK)
+		return ctl_fail("%sJID too long", where);
 	return 0;
 }
 
-static int ctl_args(struct ctl *c, int argc, char **argv, const struct ctl_cmd **cmd)
+/* Options up to the next non-option argument (getopt_long from optind). */
+static int ctl_opts(struct ctl *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "datadir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "skip-existing", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *name;
-	size_t i;
 	int o;
 
-	c->datadir = getenv(CTL_DATADIR_ENV);
-	if (c->datadir == NULL || c->datadir[0] == '\0')
-		c->datadir = CTL_DEFAULT_DATADIR;
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+:d:h", opts, NULL)) != -1) {
 		switch (o) {
@@ -520,14 +522,29 @@ static int ctl_args(struct ctl *c, int argc, char **argv, const struct ctl_cmd *
 		case 'h':
 			fputs(usage_text, stdout);
 			return CTL_EXIT_OK;
+		case 's':
+			c->skip_existing = 1;
+			break;
 		case ':':
 			return ctl_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
 			return ctl_usage("bad option '%s'", argv[optind - 1]);
 		}
 	}
-	if (c->datadir[0] == '\0')
-		return ctl_usage("empty data dir");
+	return CTL_GO;
+}
+
+static int ctl_args(struct ctl *c, int argc, char **argv, const struct ctl_cmd **cmd)
+{
+	const char *name;
+	size_t i;
+	int rc;
+
+	c->datadir = getenv(CTL_DATADIR_ENV);
+	if (c->datadir == NULL || c->datadir[0] == '\0')
+		c->datadir = CTL_DEFAULT_DATADIR;
+	if ((rc = ctl_opts(c, argc, argv)) != CTL_GO)
+		return rc;
 	if (optind >= argc)
 		return ctl_usage("no command given");
 	name = argv[optind++];
@@ -536,6 +553,13 @@ static int ctl_args(struct ctl *c, int argc, char **argv, const struct ctl_cmd *
 			*cmd = &ctl_cmds[i];
 	if (*cmd == NULL)
 		return ctl_usage("unknown command '%s'", name);
+	/* import's options may also follow the command. */
+	if ((*cmd)->skip_ok && (rc = ctl_opts(c, argc, argv)) != CTL_GO)
+		return rc;
+	if (c->datadir[0] == '\0')
+		return ctl_usage("empty data dir");
+	if (c->skip_existing && !(*cmd)->skip_ok)
+		return ctl_usage("--skip-existing goes only with import");
 	if ((*cmd)->takes_jid && optind >= argc)
 		return ctl_usage("%s needs a JID", name);
 	if ((*cmd)->takes_jid)
@@ -556,7 +580,7 @@ int main(int argc, char **argv)
 	log_set_level(LOG_WARN);
 	if ((rc = ctl_args(&c, argc, argv, &cmd)) != CTL_GO)
 		return rc;
-	if (cmd->takes_jid && (rc = ctl_bare_jid(&c)) != 0)
+	if (cmd->takes_jid && (rc = ctl_bare_jid(c.jid_arg, c.bare, "")) != 0)
 		return rc;
 	rc = cmd->run(&c);
 	store_close(c.st);

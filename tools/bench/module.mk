@@ -1,0 +1,17 @@
+# make bench / bench-quick: natterd, Prosody and ejabberd side by side under build/natter-load
+# (tools/bench/bench.py). Installs the bench packages first (tools/deps.sh bench). Not part of
+# make test. BENCH_ARGS passes more options, e.g. BENCH_ARGS=--servers=natterd,prosody.
+BENCH_ARGS ?=
+
+bench-deps:
+	$(Q)bash tools/deps.sh bench
+
+bench: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(O)/natter-load
+	$(Q)$(PY) tools/bench/bench.py --build $(O) $(BENCH_ARGS)
+
+bench-quick: bench-deps
+	$(Q)$(MAKE) --no-print-directory all $(O)/natter-load
+	$(Q)$(PY) tools/bench/bench.py --quick --build $(O) $(BENCH_ARGS)
+
+.PHONY: bench bench-quick bench-deps
