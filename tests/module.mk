@@ -58,11 +58,12 @@ asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(E2E_ARGS)
 
+# The sanitizer run of the end-to-end suite goes last: its pytest summary closes the output.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz
 	$(Q)$(MAKE) --no-print-directory e2e
 	$(Q)$(MAKE) --no-print-directory asan
-	$(Q)$(MAKE) --no-print-directory fuzz
 
 .PHONY: unit fuzz e2e asan test
