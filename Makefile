@@ -81,7 +81,6 @@ savedefconfig: $(KCONFIG_CONFIG)
 deps:
 	$(Q)bash tools/deps.sh $(DEPS)
 
-RUN_DIR := $(O)/run
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tools/run.sh $(O)

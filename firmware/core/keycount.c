@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include "core/hash.h"
 #include "core/keycount.h"
 
 struct kc_entry {
@@ -14,15 +15,6 @@ struct keycount {
 	unsigned nbuckets, n, max_keys;
 	uint64_t window_ms;
 };
-
-static unsigned kc_hash(const char *s)
-{
-	unsigned h = 2166136261u;		/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 struct keycount *keycount_new(unsigned max_keys, uint64_t window_ms)
 {
@@ -66,7 +58,7 @@ static int kc_expired(const struct keycount *kc, const struct kc_entry *e, uint6
 
 static struct kc_entry **kc_find(struct keycount *kc, const char *key)
 {
-	struct kc_entry **pp = &kc->bucket[kc_hash(key) & (kc->nbuckets - 1)];
+	struct kc_entry **pp = &kc->bucket[hash_str(key) & (kc->nbuckets - 1)];
 
 	while (*pp != NULL && strcmp((*pp)->key, key) != 0)
 		pp = &(*pp)->next;

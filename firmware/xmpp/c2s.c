@@ -32,8 +32,11 @@ static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls
 	const char *ip = net_peer_addr(c);
 	struct c2s *s;
 
-	if (d->stopping || keycount_get(d->conns_per_ip, ip, net_now_ms(d->loop))
-	    >= CONFIG_NT_CONNS_PER_IP) {
+	if (d->stopping) {
+		net_abort(c);		/* shutting down: no new streams */
+		return NULL;
+	}
+	if (keycount_get(d->conns_per_ip, ip, net_now_ms(d->loop)) >= CONFIG_NT_CONNS_PER_IP) {
 		log_info("c2s: refusing %s: too many connections from it", ip);
 		net_abort(c);
 		return NULL;
@@ -87,9 +90,18 @@ static int c2s_flush(struct c2s *s)
 		rc = tls_write(s->tls, buf_data(&s->out), s->out.len);
 	else
 		rc = net_write(s->conn, buf_data(&s->out), s->out.len);
-	buf_consume(&s->out, s->out.len);
-	buf_shrink(&s->out);
+	buf_consume(&s->out, s->out.len);	/* the storage stays for the next turn */
 	return rc;
+}
+
+/* An idle bound session gives back its TLS record buffers and its output queue's storage.
+ * 1 when it went to sleep now. */
+static int c2s_sleep(struct c2s *s)
+{
+	if (s->state != C2S_BOUND || s->tls == NULL || tls_is_asleep(s->tls))
+		return 0;
+	buf_shrink(&s->out);
+	return tls_sleep(s->tls) == NT_OK;	/* NT_EAGAIN: a record is half read */
 }
 
 void c2s_flush_all(struct natterd *d)
@@ -101,8 +113,8 @@ void c2s_flush_all(struct natterd *d)
 		s->flush_next = NULL;
 		s->flush_queued = 0;
 		(void)c2s_flush(s);	/* a failed write has closed the connection */
-		if (d->opt.tls_sleep_ms == 0 && s->tls != NULL && s->state == C2S_BOUND)
-			(void)tls_sleep(s->tls);	/* NT_EAGAIN: a record is half read */
+		if (d->opt.tls_sleep_ms == 0)
+			(void)c2s_sleep(s);
 	}
 }
 
@@ -559,8 +571,7 @@ unsigned c2s_sweep(struct natterd *d)
 			c2s_stream_error(s, "connection-timeout", NULL);
 		else if (now - s->last_rx_ms > d->opt.idle_ms / 2 && s->ping_sent == 0)
 			c2s_send_ping(s);
-		else if (now - s->last_io_ms >= d->opt.tls_sleep_ms && s->tls != NULL &&
-		         !tls_is_asleep(s->tls) && tls_sleep(s->tls) == NT_OK)
+		else if (now - s->last_io_ms >= d->opt.tls_sleep_ms && c2s_sleep(s))
 			slept++;
 	}
 	return slept;

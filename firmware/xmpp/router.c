@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/err.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "core/natterd.h"
 #include "store/store.h"
@@ -19,13 +20,9 @@ struct users {
 	struct user *bucket[USERS_BUCKETS];
 };
 
-static unsigned users_hash(const char *s)
+static unsigned users_slot(const char *bare)
 {
-	unsigned h = 2166136261u;		/* FNV-1a */
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h & (USERS_BUCKETS - 1);
+	return hash_str(bare) & (USERS_BUCKETS - 1);
 }
 
 struct users *users_new(void)
@@ -53,7 +50,7 @@ struct user *users_get(struct users *u, const char *bare)
 {
 	struct user *x;
 
-	for (x = u->bucket[users_hash(bare)]; x != NULL; x = x->hnext)
+	for (x = u->bucket[users_slot(bare)]; x != NULL; x = x->hnext)
 		if (strcmp(x->bare, bare) == 0)
 			return x;
 	return NULL;
@@ -69,7 +66,7 @@ void users_each(struct users *u, void (*fn)(struct user *, void *), void *arg)
 static struct user *users_add(struct users *u, const char *bare)
 {
 	struct user *x = calloc(1, sizeof(*x));
-	unsigned h = users_hash(bare);
+	unsigned h = users_slot(bare);
 
 	if (x == NULL || (x->bare = strdup(bare)) == NULL) {
 		free(x);
@@ -82,7 +79,7 @@ static struct user *users_add(struct users *u, const char *bare)
 
 static void users_remove(struct users *u, struct user *x)
 {
-	struct user **pp = &u->bucket[users_hash(x->bare)];
+	struct user **pp = &u->bucket[users_slot(x->bare)];
 
 	while (*pp != x)
 		pp = &(*pp)->hnext;
