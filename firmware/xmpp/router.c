@@ -56,13 +56,6 @@ struct user *users_get(struct users *u, const char *bare)
 	return NULL;
 }
 
-void users_each(struct users *u, void (*fn)(struct user *, void *), void *arg)
-{
-	for (unsigned i = 0; i < USERS_BUCKETS; i++)
-		for (struct user *x = u->bucket[i]; x != NULL; x = x->hnext)
-			fn(x, arg);
-}
-
 static struct user *users_add(struct users *u, const char *bare)
 {
 	struct user *x = calloc(1, sizeof(*x));

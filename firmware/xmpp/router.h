@@ -20,8 +20,6 @@ struct user {
 struct users *users_new(void);
 void users_free(struct users *u);			/* NULL-safe; sessions are not freed */
 struct user *users_get(struct users *u, const char *bare);	/* NULL when nobody is online */
-/* Calls fn for every online user; fn may not bind or unbind. */
-void users_each(struct users *u, void (*fn)(struct user *, void *), void *arg);
 
 /* Registers s (s->full set) as a bound resource. A session already bound to the same full
  * JID is ended with a conflict stream error. NT_OK or NT_ENOMEM. */
