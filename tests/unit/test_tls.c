@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mbedtls/entropy.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
@@ -26,6 +27,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "tls/tls.h"
+#include "tls/tls_int.h"
 #include "tests/unit/stubs/net_pipe.h"
 #include "tests/unit/stubs/tls_link.h"
 
@@ -678,6 +680,44 @@ static void sleeping_sessions_keep_working(void **state)
 	tls_ctx_free(ctx);
 }
 
+/* The loaded key is of mbedTLS's ECDSA type, so the curve table built for its first signature
+ * stays with the key instead of being rebuilt for every handshake; both the made and the
+ * re-read key sign what the certificate verifies. */
+static void signing_key_keeps_its_curve_tables(void **state)
+{
+	struct fix *f = *state;
+	unsigned char hash[32] = { 1, 2, 3 }, sig[MBEDTLS_ECDSA_MAX_LEN];
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_pk_context key;
+	mbedtls_x509_crt crt;
+	size_t len;
+	int round;
+
+	mbedtls_entropy_init(&entropy);
+	mbedtls_ctr_drbg_init(&drbg);
+	assert_int_equal(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0), 0);
+	for (round = 0; round < 2; round++) {	/* made, then read back */
+		mbedtls_pk_init(&key);
+		mbedtls_x509_crt_init(&crt);
+		assert_int_equal(tls_cert_load(f->dir, DOMAIN, &drbg, &key, &crt), NT_OK);
+		assert_int_equal(mbedtls_pk_get_type(&key), MBEDTLS_PK_ECDSA);
+		assert_null(mbedtls_pk_ec(key)->grp.T);
+		assert_int_equal(mbedtls_pk_sign(&key, MBEDTLS_MD_SHA256, hash, sizeof(hash), sig,
+		                                 &len, mbedtls_ctr_drbg_random, &drbg), 0);
+		assert_non_null(mbedtls_pk_ec(key)->grp.T);
+		assert_int_equal(mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
+		                                   sig, len), 0);
+		sig[len / 2] ^= 1;
+		assert_int_not_equal(mbedtls_pk_verify(&crt.pk, MBEDTLS_MD_SHA256, hash,
+		                                       sizeof(hash), sig, len), 0);
+		mbedtls_x509_crt_free(&crt);
+		mbedtls_pk_free(&key);
+	}
+	mbedtls_ctr_drbg_free(&drbg);
+	mbedtls_entropy_free(&entropy);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -696,6 +736,7 @@ int main(void)
 		TEST(failed_reload_keeps_the_old_cert),
 		TEST(tickets_resume_and_handshakes_are_timed),
 		TEST(sleeping_sessions_keep_working),
+		TEST(signing_key_keeps_its_curve_tables),
 	};
 
 	log_set_level(LOG_INFO);
