@@ -98,6 +98,12 @@ int net__be_watch(struct net_loop *l, struct net_watch *w)
 	return NT_OK;
 }
 
+void net__be_unwatch(struct net_loop *l, struct net_watch *w)
+{
+	if (w->fd >= 0)
+		(void)poll_ctl(l, EPOLL_CTL_DEL, w, 0);	/* only fails for an fd already gone */
+}
+
 int net__be_wait(struct net_loop *l, int timeout_ms)
 {
 	struct epoll_be *be = l->be;

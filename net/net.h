@@ -81,4 +81,14 @@ void net_timer_cancel(struct net_loop *l, struct net_timer *t);
 int  net_every(struct net_loop *l, uint32_t ms, net_loop_fn *fn, void *arg);
 /* Delivers signo to fn from the loop (not from a signal handler). */
 int  net_on_signal(struct net_loop *l, int signo, net_signal_fn *fn, void *arg);
+
+/* Device descriptors (a TAP device, a watchdog, an input device): fn runs from the loop
+ * whenever fd is readable (or has hung up) until net_unwatch_fd(). The caller keeps owning fd
+ * and closes it after unwatching. NULL when out of memory or the poller refuses fd. */
+struct net_fd_watch;
+typedef void net_fd_fn(struct net_loop *l, int fd, void *arg);
+struct net_fd_watch *net_watch_fd(struct net_loop *l, int fd, net_fd_fn *fn, void *arg);
+/* Stops watching and frees w; safe from any callback, w's own too. Every watch must be
+ * unwatched before net_loop_free(). NULL-safe. */
+void net_unwatch_fd(struct net_loop *l, struct net_fd_watch *w);
 #endif

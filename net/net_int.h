@@ -59,6 +59,15 @@ struct net_conn {
 	char peer[NET_ADDR_MAX];
 };
 
+/* A device fd watched for its owner (net_watch_fd). */
+struct net_fd_watch {
+	struct net_watch w;		/* first, so the poller's watch casts back */
+	net_fd_fn *fn;
+	void *arg;
+	struct net_fd_watch *next;	/* on loop->fdw_dead once unwatched */
+	unsigned dead : 1;
+};
+
 struct net_sig {
 	int signo;
 	net_signal_fn *fn;
@@ -81,6 +90,7 @@ struct net_loop {
 	sigset_t sigmask;
 	struct net_sig *sigs;
 	size_t nsigs;
+	struct net_fd_watch *fdw_dead;	/* unwatched, freed after the turn */
 	uint64_t full_logged;		/* when "max_conns reached" was last logged */
 	int stop;
 	int hurry;			/* the next turn must not sleep */
@@ -109,6 +119,8 @@ int  net__be_init(struct net_loop *l);
 void net__be_fini(struct net_loop *l);
 /* Watches w->fd for readability until the loop is freed. NT_OK or NT_EIO. */
 int  net__be_watch(struct net_loop *l, struct net_watch *w);
+/* Stops watching w->fd (before the caller closes it). */
+void net__be_unwatch(struct net_loop *l, struct net_watch *w);
 /* Waits at most timeout_ms (-1: forever): the number of ready events, or NT_EIO. */
 int  net__be_wait(struct net_loop *l, int timeout_ms);
 /* Runs the n events the last net__be_wait() returned. */

@@ -38,6 +38,8 @@ static struct net_timer *timer_arm(struct net_loop *l, uint32_t ms, uint32_t eve
 static void timers_run(struct net_loop *l);
 static int  turn_wait_ms(struct net_loop *l, int timeout_ms);
 static void signals_ready(struct net_loop *l, struct net_watch *w, uint32_t events);
+static void fd_watch_ready(struct net_loop *l, struct net_watch *w, uint32_t events);
+static void fd_watches_free(struct net_loop *l);
 static void conn_kill(struct net_conn *c);
 static void conn_output_changed(struct net_conn *c);
 static void conn_linger_expired(struct net_loop *l, void *arg);
@@ -254,6 +256,52 @@ int net_on_signal(struct net_loop *l, int signo, net_signal_fn *fn, void *arg)
 	return NT_OK;
 }
 
+/* Device descriptors ---------------------------------------------------------------------- */
+
+static void fd_watch_ready(struct net_loop *l, struct net_watch *w, uint32_t events)
+{
+	struct net_fd_watch *fw = (struct net_fd_watch *)w;
+
+	(void)events;		/* readable or hung up: the owner's read tells which */
+	if (!fw->dead)
+		fw->fn(l, w->fd, fw->arg);
+}
+
+struct net_fd_watch *net_watch_fd(struct net_loop *l, int fd, net_fd_fn *fn, void *arg)
+{
+	struct net_fd_watch *fw = calloc(1, sizeof(*fw));
+
+	if (fw == NULL)
+		return NULL;
+	*fw = (struct net_fd_watch){ .w = { fd, fd_watch_ready }, .fn = fn, .arg = arg };
+	if (net__be_watch(l, &fw->w) != NT_OK) {
+		free(fw);
+		return NULL;
+	}
+	return fw;
+}
+
+/* Freed after the turn: an event for it may still wait in this turn's batch. */
+void net_unwatch_fd(struct net_loop *l, struct net_fd_watch *w)
+{
+	if (w == NULL || w->dead)
+		return;
+	net__be_unwatch(l, &w->w);
+	w->dead = 1;
+	w->next = l->fdw_dead;
+	l->fdw_dead = w;
+}
+
+static void fd_watches_free(struct net_loop *l)
+{
+	struct net_fd_watch *w;
+
+	while ((w = l->fdw_dead) != NULL) {
+		l->fdw_dead = w->next;
+		free(w);
+	}
+}
+
 /* The loop -------------------------------------------------------------------------------- */
 
 struct net_loop *net_loop_new(unsigned max_conns)
@@ -283,6 +331,7 @@ void net_loop_free(struct net_loop *l)
 	for (struct net_conn *c = l->conns; c != NULL; c = c->next)
 		conn_kill(c);
 	(void)conns_reap(l);	/* on_close lets owners free their state */
+	fd_watches_free(l);
 	net__be_fini(l);
 	for (size_t i = 0; i < l->nheap; i++)
 		free(l->heap[i]);
@@ -335,6 +384,7 @@ int net_loop_once(struct net_loop *l, int timeout_ms)
 		return NT_EIO;
 	l->now = clock_ms();
 	net__be_dispatch(l, n);
+	fd_watches_free(l);
 	timers_run(l);
 	(void)conns_reap(l);
 	if (l->before_sleep != NULL)

@@ -206,6 +206,73 @@ static void signals_through_loop(void **state)
 	net_loop_free(l);
 }
 
+/* Device fds: a readable pipe calls its watcher each turn until drained; one watcher
+ * unwatching another (whose event may be in the same batch) and itself is safe. */
+struct fdw {
+	struct net_fd_watch *self, *other;
+	int calls, bytes;
+	int drop_other, drop_self;
+};
+
+static void fdw_ready(struct net_loop *l, int fd, void *arg)
+{
+	struct fdw *f = arg;
+	char b[4];
+	ssize_t r = read(fd, b, 1);		/* one byte a turn: stays readable */
+
+	f->calls++;
+	if (r == 1)
+		f->bytes++;
+	if (f->drop_other && f->other != NULL) {
+		net_unwatch_fd(l, f->other);
+		f->other = NULL;
+	}
+	if (f->drop_self) {
+		net_unwatch_fd(l, f->self);
+		f->self = NULL;
+	}
+}
+
+static void fd_watches_fire_and_unwatch_safely(void **state)
+{
+	struct net_loop *l = net_loop_new(4);
+	struct fdw a = { 0 }, b = { 0 };
+	int pa[2], pb[2];
+
+	(void)state;
+	assert_non_null(l);
+	assert_int_equal(pipe(pa), 0);
+	assert_int_equal(pipe(pb), 0);
+	assert_non_null(a.self = net_watch_fd(l, pa[0], fdw_ready, &a));
+	assert_non_null(b.self = net_watch_fd(l, pb[0], fdw_ready, &b));
+	assert_null(net_watch_fd(l, -1, fdw_ready, &a));	/* the poller refuses it */
+	assert_int_equal(write(pa[1], "xyz", 3), 3);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(net_loop_once(l, 50), NT_OK);
+	assert_int_equal(a.bytes, 3);
+	assert_int_equal(b.calls, 0);		/* nothing written to it */
+
+	/* Both readable in one turn; whichever runs first drops the other and itself. */
+	a.other = b.self;
+	b.other = a.self;
+	a.drop_other = a.drop_self = b.drop_other = b.drop_self = 1;
+	a.calls = b.calls = 0;
+	assert_int_equal(write(pa[1], "1", 1), 1);
+	assert_int_equal(write(pb[1], "2", 1), 1);
+	assert_int_equal(net_loop_once(l, 50), NT_OK);
+	assert_int_equal(a.calls + b.calls, 1);
+	assert_int_equal(write(pa[1], "3", 1), 1);
+	assert_int_equal(write(pb[1], "4", 1), 1);
+	assert_int_equal(net_loop_once(l, 20), NT_OK);
+	assert_int_equal(a.calls + b.calls, 1);	/* neither is watched any more */
+	net_unwatch_fd(l, NULL);
+	net_loop_free(l);
+	close(pa[0]);
+	close(pa[1]);
+	close(pb[0]);
+	close(pb[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +280,7 @@ int main(void)
 		cmocka_unit_test(timers_cancel_in_callback_and_no_starving),
 		cmocka_unit_test(timers_heap_order_with_cancels),
 		cmocka_unit_test(signals_through_loop),
+		cmocka_unit_test(fd_watches_fire_and_unwatch_safely),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -156,7 +156,7 @@ def measured(srv, gen, scenario, opts=(), seconds=0, **kw):
 
 
 def mem(s):
-	return {"rss_kib": s["rss_kib"], "pss_kib": s["pss_kib"], "procs": s["procs"]}
+	return {k: s[k] for k in ("rss_kib", "pss_kib", "uss_kib", "anon_kib", "procs")}
 
 
 # Scenarios ------------------------------------------------------------------------------

@@ -82,40 +82,44 @@ def cpu_busy(cpu):
 
 
 def _rollup(pid):
-	"""(Rss, Pss) in KiB from /proc/PID/smaps_rollup; status VmRSS (Pss = Rss) when that
-	cannot be read; (0, 0) for a process that has gone."""
-	rss = pss = None
+	"""Rss, Pss, Uss (private pages) and Anonymous in KiB from /proc/PID/smaps_rollup, as a
+	dict; status VmRSS for all four when that cannot be read; zeros for a process that has
+	gone."""
+	got = {}
+	fields = {"Rss:": "rss", "Pss:": "pss", "Private_Clean:": "uss", "Private_Dirty:": "uss",
+		  "Anonymous:": "anon"}
 	try:
 		with open(f"/proc/{pid}/smaps_rollup") as f:
 			for line in f:
-				if line.startswith("Rss:"):
-					rss = int(line.split()[1])
-				elif line.startswith("Pss:"):
-					pss = int(line.split()[1])
+				key = fields.get(line.split(maxsplit=1)[0] if line.strip() else "")
+				if key:
+					got[key] = got.get(key, 0) + int(line.split()[1])
 	except OSError:
 		pass
-	if rss is None:
+	if "rss" not in got:
 		try:
 			with open(f"/proc/{pid}/status") as f:
 				for line in f:
 					if line.startswith("VmRSS:"):
-						rss = int(line.split()[1])
+						got["rss"] = int(line.split()[1])
 		except OSError:
-			return 0, 0
-	return rss or 0, pss if pss is not None else rss or 0
+			pass
+	rss = got.get("rss", 0)
+	return {k: got.get(k, rss) for k in ("rss", "pss", "uss", "anon")}
 
 
 def snapshot(root, extra=()):
-	"""Memory and CPU of the tree at root now: a dict with rss_kib, pss_kib, cpu_s, procs
-	(the command names) and t (monotonic seconds)."""
+	"""Memory and CPU of the tree at root now: a dict with rss_kib, pss_kib, uss_kib (private
+	pages), anon_kib, cpu_s, procs (the command names) and t (monotonic seconds)."""
 	pids = tree(root, extra)
-	rss = pss = 0
+	tot = {"rss": 0, "pss": 0, "uss": 0, "anon": 0}
 	for pid in pids:
-		r, p = _rollup(pid)
-		rss += r
-		pss += p
-	return {"rss_kib": rss, "pss_kib": pss, "cpu_s": round(cpu_seconds(pids), 3),
-		"procs": [_comm(p) for p in pids], "t": time.monotonic()}
+		for k, v in _rollup(pid).items():
+			tot[k] += v
+	snap = {f"{k}_kib": v for k, v in tot.items()}
+	snap.update({"cpu_s": round(cpu_seconds(pids), 3), "procs": [_comm(p) for p in pids],
+		     "t": time.monotonic()})
+	return snap
 
 
 def settle(root, extra=(), seconds=2.0, tolerance_kib=256, timeout=15.0):

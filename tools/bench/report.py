@@ -88,6 +88,10 @@ def rows(results, settings):
 	for n in sizes:
 		mem.append(row(f"PSS, {n} sessions", "MiB", LOWER,
 			       lambda r, n=n: _mib(_idle(r, n)["pss_kib"])))
+	mem.append(row("private (USS), fresh server", "MiB", LOWER,
+		       lambda r: _mib(_idle(r, 0)["uss_kib"])))
+	mem.append(row("anonymous, fresh server", "MiB", LOWER,
+		       lambda r: _mib(_idle(r, 0)["anon_kib"])))
 	mem.append(row("RSS per session", "KiB", LOWER, lambda r: per_session(r, "rss_kib")))
 	mem.append(row("PSS per session", "KiB", LOWER, lambda r: per_session(r, "pss_kib")))
 	mem.append(row("largest size: sessions up", "", HIGHER,
