@@ -8,7 +8,8 @@ store-srcs := firmware/store/store.c firmware/store/accounts.c firmware/store/of
 tls-srcs   := firmware/tls/tls.c firmware/tls/cert.c
 
 natterd-srcs += $(core-srcs) $(xml-srcs) $(jid-srcs) $(scram-srcs) $(store-srcs) $(tls-srcs) \
-                firmware/core/main.c firmware/core/natterd.c \
+                firmware/core/main.c firmware/core/natterd.c firmware/core/board.c \
+                firmware/core/privs.c \
                 firmware/xmpp/c2s.c firmware/xmpp/sasl.c firmware/xmpp/router.c \
                 firmware/xmpp/stanza.c firmware/xmpp/message.c firmware/xmpp/presence.c \
                 firmware/xmpp/iq.c firmware/xmpp/disco.c firmware/xmpp/offline.c

@@ -49,6 +49,12 @@ static void listener_resume(struct net_loop *l, void *arg);
 static void listener_take(struct net_listener *ls, int fd, const struct sockaddr *sa,
                           socklen_t salen);
 static void conn_ready(struct net_loop *l, struct net_watch *w, uint32_t events);
+static void sock_update(struct net_conn *c);
+static ssize_t sock_send(struct net_conn *c, const void *p, size_t n);
+static ssize_t sock_recv(struct net_conn *c, void *p, size_t n);
+static void sock_close(struct net_conn *c);
+
+static const struct net_transport sock_tp = { sock_send, sock_recv, sock_update, sock_close };
 
 static int poll_ctl(struct net_loop *l, int op, struct net_watch *w, uint32_t events)
 {
@@ -198,13 +204,11 @@ static int listener_add(struct net_loop *l, int fd, uint16_t port, net_accept_fn
 	return NT_OK;
 }
 
-int net_listen(struct net_loop *l, const char *addr, uint16_t port, net_accept_fn *fn,
-               void *arg)
+int net__sock_listen(struct net_loop *l, const char *addr, uint16_t port, net_accept_fn *fn,
+                     void *arg)
 {
 	int fd4 = -1, fd6 = -1, rc;
 
-	if (fn == NULL)
-		return NT_EINVAL;
 	if (addr != NULL) {
 		if ((rc = listen_socket(addr, port, &fd4)) == NT_ENOENT) {
 			log_err("net: listen [%s]:%u: address family not supported", addr,
@@ -306,6 +310,7 @@ static void listener_take(struct net_listener *ls, int fd, const struct sockaddr
 		return;
 	}
 	c->w = (struct net_watch){ fd, conn_ready };
+	c->tp = &sock_tp;
 	c->lport = ls->port;
 	if (getnameinfo(sa, salen, c->peer, sizeof(c->peer), NULL, 0, NI_NUMERICHOST) != 0)
 		snprintf(c->peer, sizeof(c->peer), "?");
@@ -337,7 +342,7 @@ static void conn_ready(struct net_loop *l, struct net_watch *w, uint32_t events)
 		net__conn_gone(c);
 }
 
-void net__be_update(struct net_conn *c)
+static void sock_update(struct net_conn *c)
 {
 	uint32_t want = 0;
 
@@ -357,7 +362,7 @@ void net__be_update(struct net_conn *c)
 	c->be_mask = want;
 }
 
-ssize_t net__be_send(struct net_conn *c, const void *p, size_t n)
+static ssize_t sock_send(struct net_conn *c, const void *p, size_t n)
 {
 	for (;;) {
 		ssize_t r = send(c->w.fd, p, n, MSG_NOSIGNAL);
@@ -373,7 +378,7 @@ ssize_t net__be_send(struct net_conn *c, const void *p, size_t n)
 	}
 }
 
-ssize_t net__be_recv(struct net_conn *c, void *p, size_t n)
+static ssize_t sock_recv(struct net_conn *c, void *p, size_t n)
 {
 	for (;;) {
 		ssize_t r = read(c->w.fd, p, n);
@@ -391,7 +396,7 @@ ssize_t net__be_recv(struct net_conn *c, void *p, size_t n)
 	}
 }
 
-void net__be_close(struct net_conn *c)
+static void sock_close(struct net_conn *c)
 {
 	if (c->w.fd < 0)
 		return;

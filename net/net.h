@@ -82,6 +82,19 @@ int  net_every(struct net_loop *l, uint32_t ms, net_loop_fn *fn, void *arg);
 /* Delivers signo to fn from the loop (not from a signal handler). */
 int  net_on_signal(struct net_loop *l, int signo, net_signal_fn *fn, void *arg);
 
+/* natterd's own TCP/IP stack (lwIP) on an Ethernet port: listeners made after this call
+ * listen there instead of on the kernel's sockets. One stack per process. NT_OK; NT_EINVAL
+ * for a bad setting or a build without lwIP; NT_EIO when the port cannot be opened (all
+ * logged). The stack goes with the loop. */
+struct net_lwip_cfg {
+	const char *driver;	/* "tap" or "packet" (drivers/ethdev.h) */
+	const char *ifname;	/* the TAP device or Ethernet port */
+	const char *ip4;	/* "192.0.2.7/24"; NULL or "": no IPv4 */
+	const char *gw4;	/* NULL or "": no gateway */
+	const char *ip6;	/* NULL or "": link-local and SLAAC only */
+};
+int  net_lwip_start(struct net_loop *l, const struct net_lwip_cfg *cfg);
+
 /* Device descriptors (a TAP device, a watchdog, an input device): fn runs from the loop
  * whenever fd is readable (or has hung up) until net_unwatch_fd(). The caller keeps owning fd
  * and closes it after unwatching. NULL when out of memory or the poller refuses fd. */

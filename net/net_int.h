@@ -40,6 +40,32 @@ struct net_watch {
 	net_watch_fn *ready;
 };
 
+/* How a connection's bytes move: kernel sockets (epoll.c) or lwIP (lwip.c). */
+struct net_transport {
+	/* Sends up to n bytes: the count taken, NT_EAGAIN, or NT_EIO (the peer is gone). */
+	ssize_t (*send)(struct net_conn *c, const void *p, size_t n);
+	/* Receives up to n > 0 bytes: the count, NT_EAGAIN, NT_ECLOSED (EOF) or NT_EIO. */
+	ssize_t (*recv)(struct net_conn *c, void *p, size_t n);
+	/* Watches c for what its state wants: reading unless closing, paused or without
+	 * on_read; writing while output is queued. No-op once c is dead. */
+	void    (*update)(struct net_conn *c);
+	/* Releases c's transport (the reaper calls it just before on_close). */
+	void    (*close)(struct net_conn *c);
+};
+
+/* A TCP/IP stack of natterd's own (lwip.c) that takes over net_listen() from the kernel's
+ * sockets. The loop calls sleep/wake around every wait of the poller and run after the fd
+ * events of each turn. */
+struct net_stack {
+	int  (*listen)(struct net_loop *l, const char *addr, uint16_t port, net_accept_fn *fn,
+	               void *arg);
+	int  (*busy)(struct net_loop *l);	/* 1: events wait; the poller must not sleep */
+	void (*sleep)(struct net_loop *l);
+	void (*wake)(struct net_loop *l);
+	void (*run)(struct net_loop *l);
+	void (*fini)(struct net_loop *l);	/* after every connection is reaped */
+};
+
 struct net_conn {
 	struct net_watch w;		/* first, so a backend can cast a watch back */
 	struct net_loop *loop;
@@ -50,7 +76,8 @@ struct net_conn {
 	net_conn_fn *on_read, *on_close;
 	void *arg;
 	struct net_timer *linger;	/* the closing deadline, while one runs */
-	void *be;			/* the backend's own per-connection state */
+	const struct net_transport *tp;
+	void *be;			/* the transport's own per-connection state */
 	uint32_t be_mask;		/* what the backend watches for it now */
 	uint16_t lport;
 	unsigned closing : 1;		/* no more reads or writes from the owner */
@@ -75,7 +102,9 @@ struct net_sig {
 };
 
 struct net_loop {
-	void *be;			/* the backend's state */
+	void *be;			/* the poller's state (epoll.c) */
+	const struct net_stack *stack;	/* NULL: net_listen() uses the kernel's sockets */
+	void *stack_state;
 	unsigned max_conns, nconns;
 	unsigned long last_id;
 	struct net_conn *conns;		/* live and closing connections */
@@ -125,13 +154,7 @@ void net__be_unwatch(struct net_loop *l, struct net_watch *w);
 int  net__be_wait(struct net_loop *l, int timeout_ms);
 /* Runs the n events the last net__be_wait() returned. */
 void net__be_dispatch(struct net_loop *l, int n);
-/* Sends up to n bytes: the count taken, NT_EAGAIN, or NT_EIO (the peer is gone). */
-ssize_t net__be_send(struct net_conn *c, const void *p, size_t n);
-/* Receives up to n > 0 bytes: the count, NT_EAGAIN, NT_ECLOSED (EOF) or NT_EIO. */
-ssize_t net__be_recv(struct net_conn *c, void *p, size_t n);
-/* Watches c for what its state wants: reading unless closing, paused or without on_read;
- * writing while output is queued. No-op once c is dead. */
-void net__be_update(struct net_conn *c);
-/* Releases c's transport (the reaper calls it just before on_close). */
-void net__be_close(struct net_conn *c);
+/* Listens with the kernel's sockets (net_listen() without a stack of natterd's own). */
+int  net__sock_listen(struct net_loop *l, const char *addr, uint16_t port, net_accept_fn *fn,
+                      void *arg);
 #endif

@@ -256,6 +256,25 @@ int net_on_signal(struct net_loop *l, int signo, net_signal_fn *fn, void *arg)
 	return NT_OK;
 }
 
+int net_listen(struct net_loop *l, const char *addr, uint16_t port, net_accept_fn *fn,
+               void *arg)
+{
+	if (fn == NULL)
+		return NT_EINVAL;
+	return l->stack != NULL ? l->stack->listen(l, addr, port, fn, arg)
+	                        : net__sock_listen(l, addr, port, fn, arg);
+}
+
+#if !defined(CONFIG_NET_LWIP) && !defined(CONFIG_NET_BOTH)
+int net_lwip_start(struct net_loop *l, const struct net_lwip_cfg *cfg)
+{
+	(void)l;
+	(void)cfg;
+	log_err("net: this natterd was built without lwIP (CONFIG_NET_LWIP or CONFIG_NET_BOTH)");
+	return NT_EINVAL;
+}
+#endif
+
 /* Device descriptors ---------------------------------------------------------------------- */
 
 static void fd_watch_ready(struct net_loop *l, struct net_watch *w, uint32_t events)
@@ -332,6 +351,8 @@ void net_loop_free(struct net_loop *l)
 		conn_kill(c);
 	(void)conns_reap(l);	/* on_close lets owners free their state */
 	fd_watches_free(l);
+	if (l->stack != NULL)
+		l->stack->fini(l);
 	net__be_fini(l);
 	for (size_t i = 0; i < l->nheap; i++)
 		free(l->heap[i]);
@@ -364,7 +385,7 @@ static int turn_wait_ms(struct net_loop *l, int timeout_ms)
 {
 	uint64_t now, d;
 
-	if (l->reap != NULL || l->hurry)
+	if (l->reap != NULL || l->hurry || (l->stack != NULL && l->stack->busy(l)))
 		return 0;
 	if (l->nheap == 0)
 		return timeout_ms;
@@ -378,12 +399,19 @@ static int turn_wait_ms(struct net_loop *l, int timeout_ms)
 /* A turn: wait, I/O callbacks, due timers, reap, before-sleep, reap what it closed. */
 int net_loop_once(struct net_loop *l, int timeout_ms)
 {
-	int n = net__be_wait(l, turn_wait_ms(l, timeout_ms));
+	int wait = turn_wait_ms(l, timeout_ms), n;
 
+	if (l->stack != NULL)
+		l->stack->sleep(l);
+	n = net__be_wait(l, wait);
+	if (l->stack != NULL)
+		l->stack->wake(l);
 	if (n < 0)
 		return NT_EIO;
 	l->now = clock_ms();
 	net__be_dispatch(l, n);
+	if (l->stack != NULL)
+		l->stack->run(l);
 	fd_watches_free(l);
 	timers_run(l);
 	(void)conns_reap(l);
@@ -454,7 +482,7 @@ static unsigned conns_reap(struct net_loop *l)
 		l->reap = c->reap_next;
 		net_timer_cancel(l, c->linger);
 		c->linger = NULL;
-		net__be_close(c);
+		c->tp->close(c);
 		if (c->prev != NULL)
 			c->prev->next = c->next;
 		else
@@ -492,13 +520,13 @@ static void conn_output_changed(struct net_conn *c)
 		c->paused = 0;
 	else if (!c->paused && c->out.len > NET_PAUSE_AT)
 		c->paused = 1;
-	net__be_update(c);
+	c->tp->update(c);
 }
 
 void net__conn_flush(struct net_conn *c)
 {
 	while (!c->dead && c->out.len > 0) {
-		ssize_t r = net__be_send(c, buf_data(&c->out), c->out.len);
+		ssize_t r = c->tp->send(c, buf_data(&c->out), c->out.len);
 
 		if (r == NT_EAGAIN)
 			break;
@@ -517,7 +545,7 @@ void net_conn_set_handlers(struct net_conn *c, net_conn_fn *on_read, net_conn_fn
 	c->on_read = on_read;
 	c->on_close = on_close;
 	c->arg = arg;
-	net__be_update(c);
+	c->tp->update(c);
 }
 
 ssize_t net_read(struct net_conn *c, void *p, size_t n)
@@ -530,7 +558,7 @@ ssize_t net_read(struct net_conn *c, void *p, size_t n)
 		return NT_EAGAIN;
 	if (n == 0)
 		return 0;
-	r = net__be_recv(c, p, n);
+	r = c->tp->recv(c, p, n);
 	if (r == NT_ECLOSED)
 		net_close(c);	/* the peer is done sending: flush what it is owed, close */
 	else if (r == NT_EIO)
@@ -549,7 +577,7 @@ int net_write(struct net_conn *c, const void *p, size_t n)
 	if (n == 0)
 		return NT_OK;
 	if (c->out.len == 0) {
-		ssize_t r = net__be_send(c, b, n);
+		ssize_t r = c->tp->send(c, b, n);
 
 		if (r < 0 && r != NT_EAGAIN) {
 			net__conn_gone(c);
@@ -597,7 +625,7 @@ void net_close(struct net_conn *c)
 		net__conn_gone(c);
 		return;
 	}
-	net__be_update(c);	/* stop reading, keep writing */
+	c->tp->update(c);	/* stop reading, keep writing */
 }
 
 void net_abort(struct net_conn *c)

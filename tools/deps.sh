@@ -3,18 +3,51 @@
 #   bash tools/deps.sh          the build and `make test`
 #   bash tools/deps.sh bench    also Prosody and ejabberd (the side-by-side anchors of
 #                               `make bench`), gnuplot for its plots, linux-perf when available
+#   bash tools/deps.sh arm64    also the cross-build for arm64 (or armhf) and its tests: the
+#                               cross gcc, the libraries as multiarch :arm64 packages beside
+#                               the host's, and qemu-user to run the programs (make ARCH=arm64)
+#   bash tools/deps.sh qemu     also qemu-system-arm, to boot a board's image (make qemu); the
+#                               guest's kernel and busybox are arm64 packages that
+#                               tools/image/qemu-fetch.sh downloads, never installs
 set -eu
 pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libmbedtls-dev libmxml-dev liblmdb-dev lmdb-utils libidn11-dev libcmocka-dev libssl-dev
+	liblwip-dev ethtool
 	python3 python3-kconfiglib python3-slixmpp python3-pytest
 	profanity tmux openssl valgrind procps iproute2
 )
 # Services the bench packages ship; Debian would start them on install.
 services=()
 optional=()
+# Foreign Debian architectures (dpkg --add-architecture) the sets need.
+foreign=()
+# The libraries of the cross-build, as ARCH packages. They are Multi-Arch: same, so they
+# install beside the host's; dpkg wants one version on every architecture, which these
+# (from the main archive, rarely updated) keep easily. pkg-config:ARCH is the cross pkg-config
+# (/usr/bin/TUPLE-pkg-config). The C library comes with the cross compiler
+# (libc6-dev-ARCH-cross), not as libc6-dev:ARCH: that one pulls linux-libc-dev:ARCH and the
+# Kerberos and OpenSSL runtimes, whose security updates reach the archive's architectures at
+# different times, and a host package one version ahead of its twin blocks the install.
+cross_dev=(libmbedtls-dev libmxml-dev liblmdb-dev libidn11-dev libcmocka-dev liblwip-dev
+	pkg-config)
 for set in "$@"; do
 	case "$set" in
+	arm64 | armhf)
+		[ "$set" = arm64 ] && tuple=aarch64-linux-gnu || tuple=arm-linux-gnueabihf
+		foreign+=("$set")
+		# qemu-user runs a program as "qemu-aarch64 PROG", finding the target's loader
+		# and libraries at their multiarch paths: no binfmt_misc needed.
+		pkgs+=("gcc-$tuple" "libc6-dev-$set-cross" qemu-user)
+		for p in "${cross_dev[@]}"; do
+			pkgs+=("$p:$set")
+		done
+		;;
+	qemu)
+		# The arm64 architecture lets apt-get download the guest's packages.
+		foreign+=(arm64)
+		pkgs+=(qemu-system-arm)
+		;;
 	bench)
 		pkgs+=(prosody lua5.4 lua-sec lua-socket lua-expat lua-filesystem lua-bitop
 			lua-unbound ejabberd erlang-base gnuplot-nox openssl util-linux)
@@ -22,14 +55,20 @@ for set in "$@"; do
 		optional+=(linux-perf)
 		;;
 	*)
-		echo "deps: unknown package set '$set' (known: bench)" >&2
+		echo "deps: unknown package set '$set' (known: bench, arm64, armhf, qemu)" >&2
 		exit 2
 		;;
 	esac
 done
 
+# A name without ":ARCH" means this machine's architecture (or "all"): once a library is also
+# installed for a foreign architecture, dpkg lists one status line per architecture.
+native=$(dpkg --print-architecture)
 installed() {
-	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+	local name=${1%%:*} arch=$native
+	[ "$name" = "$1" ] || arch=${1#*:}
+	dpkg-query -W -f='${Architecture} ${Status}\n' "$name" 2>/dev/null |
+		grep -qE "^($arch|all) install ok installed\$"
 }
 
 missing=()
@@ -73,7 +112,37 @@ if [ ${#new_services[@]} -gt 0 ] && [ ! -e "$policy" ]; then
 	made_policy=1
 fi
 
-$sudo apt-get update -qq
+for a in "${foreign[@]}"; do
+	if ! dpkg --print-foreign-architectures | grep -qx "$a"; then
+		echo "deps: adding the Debian architecture $a"
+		$sudo dpkg --add-architecture "$a"
+	fi
+done
+# One index that does not download (a mirror mid-sync) need not stop the install: apt goes on
+# with the lists it has, and the install below fails by itself if what it needs is not there.
+if ! $sudo apt-get update -qq; then
+	echo "deps: apt-get update failed (above); going on with the package lists apt has" >&2
+fi
+if [ ${#foreign[@]} -gt 0 ]; then
+	# A foreign package that is not co-installable would make apt remove the host's one
+	# (say libmxml-dev:amd64 for libmxml-dev:arm64): ask apt first, and refuse any removal.
+	if ! plan=$(apt-get -s install --no-install-recommends "${missing[@]}" 2>&1); then
+		printf '%s\n' "$plan" >&2
+		echo "deps: apt cannot install ${missing[*]}" >&2
+		exit 1
+	fi
+	removed=$(printf '%s\n' "$plan" | awk '$1 == "Remv" { printf " %s", $2 }')
+	if [ -n "$removed" ]; then
+		echo "deps: refusing to install: apt would remove$removed" >&2
+		exit 1
+	fi
+	# "Inst NAME [OLD] (NEW ...)": an installed package upgraded, mostly a host library
+	# brought to the version of its foreign twin.
+	upgraded=$(printf '%s\n' "$plan" | awk '$1 == "Inst" && $3 ~ /^\[/ { printf " %s", $2 }')
+	if [ -n "$upgraded" ]; then
+		echo "deps: also upgrading, so that $native and ${foreign[*]} versions match:$upgraded"
+	fi
+fi
 echo "deps: installing ${missing[*]}"
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 for p in "${want_optional[@]}"; do

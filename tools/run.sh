@@ -2,6 +2,8 @@
 # make run: start natterd in the foreground for domain "localhost", data in BUILD/run.
 set -eu
 build=${1:-build}
+# A cross build (make run ARCH=arm64) runs under qemu-user: NATTER_EXEC="qemu-aarch64".
+exec_prefix=${NATTER_EXEC:+$NATTER_EXEC }
 data="$build/run"
 mkdir -p "$data"
 cat <<MSG
@@ -9,7 +11,7 @@ cat <<MSG
   natter is starting for the domain "localhost"; its data lives in $data.
 
   1. In another terminal, add an account (you will be asked for a password):
-       $build/natterctl --datadir $data adduser alice@localhost
+       $exec_prefix$build/natterctl --datadir $data adduser alice@localhost
   2. Point an XMPP client (Gajim, Profanity, Dino, ...) at it:
        account   alice@localhost
        server    127.0.0.1 (or this machine's address), port 5222 (STARTTLS)
@@ -20,4 +22,6 @@ cat <<MSG
   3. Stop the server with Ctrl-C.
 
 MSG
-exec "$build/natterd" --datadir "$data" --domain localhost
+# On a developer's machine natterd runs as whoever runs `make run`; on a board it is started
+# as root and drops to its own user (see board/).
+exec ${NATTER_EXEC:-} "$build/natterd" --datadir "$data" --domain localhost --user "$(id -un)"

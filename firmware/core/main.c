@@ -9,6 +9,21 @@
 #include "core/log.h"
 #include "core/natterd.h"
 
+/* The lwIP defaults exist only in builds with lwIP. */
+#if defined(CONFIG_NET_LWIP) || defined(CONFIG_NET_BOTH)
+#define LWIP_DRIVER CONFIG_NT_LWIP_DRIVER
+#define LWIP_IFNAME CONFIG_NT_LWIP_IFNAME
+#define LWIP_IP4    CONFIG_NT_LWIP_IP4
+#define LWIP_GW4    CONFIG_NT_LWIP_GW4
+#define LWIP_IP6    CONFIG_NT_LWIP_IP6
+#else
+#define LWIP_DRIVER "tap"
+#define LWIP_IFNAME "(none: built without lwIP)"
+#define LWIP_IP4    ""
+#define LWIP_GW4    ""
+#define LWIP_IP6    ""
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -21,9 +36,22 @@ static void usage(FILE *f)
 		"  --handshake-timeout-ms N time allowed to log in (default %d)\n"
 		"  --idle-timeout-ms N      time a silent session lives (default %d)\n"
 		"  --tls-sleep-ms N         idle time before TLS buffers are freed (default %d)\n"
+		"  --user NAME              started as root, run as NAME (default %s)\n"
+		"  --net epoll|lwip         the kernel's TCP/IP or natterd's own (lwIP) on a port\n"
+		"  --lwip-driver tap|packet the port's kind: a TAP device or a raw Ethernet port\n"
+		"  --lwip-if NAME           the port (default %s)\n"
+		"  --lwip-ip4 ADDR/PREFIX   the box's IPv4 address on it (default %s)\n"
+		"  --lwip-gw4 ADDR          IPv4 gateway\n"
+		"  --lwip-ip6 ADDR          a static IPv6 address (link-local and SLAAC always)\n"
+		"  --sys-root DIR           look for the devices below under DIR (tests)\n"
+		"  --watchdog PATH          watchdog device (default from Kconfig; \"\" = none)\n"
+		"  --watchdog-timeout-s N   watchdog timeout (default from Kconfig)\n"
+		"  --led NAME               status LED in /sys/class/leds (\"\" = none)\n"
+		"  --button PATH            reset button input device (\"\" = none)\n"
+		"  --button-hold-ms N       hold time of the button for a factory reset\n"
 		"  -v, --verbose            debug logging\n",
 		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
-		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS);
+		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_USER, LWIP_IFNAME, LWIP_IP4);
 }
 
 static int parse_num(const char *s, long lo, long hi, const char *what, long *out)
@@ -42,7 +70,9 @@ static int parse_num(const char *s, long lo, long hi, const char *what, long *ou
 
 enum {
 	OPT_DATADIR = 256, OPT_DOMAIN, OPT_LISTEN, OPT_C2S, OPT_C2S_TLS, OPT_HS, OPT_IDLE,
-	OPT_TLS_SLEEP,
+	OPT_TLS_SLEEP, OPT_USER, OPT_NET, OPT_LWIP_DRIVER, OPT_LWIP_IF, OPT_LWIP_IP4, OPT_LWIP_GW4,
+	OPT_LWIP_IP6, OPT_SYS_ROOT, OPT_WATCHDOG, OPT_WATCHDOG_S, OPT_LED, OPT_BUTTON,
+	OPT_BUTTON_HOLD,
 };
 
 static int parse_args(int argc, char **argv, struct natterd_opts *o)
@@ -56,6 +86,19 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		{ "handshake-timeout-ms", required_argument, NULL, OPT_HS },
 		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
 		{ "tls-sleep-ms", required_argument, NULL, OPT_TLS_SLEEP },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "lwip-driver", required_argument, NULL, OPT_LWIP_DRIVER },
+		{ "lwip-if", required_argument, NULL, OPT_LWIP_IF },
+		{ "lwip-ip4", required_argument, NULL, OPT_LWIP_IP4 },
+		{ "lwip-gw4", required_argument, NULL, OPT_LWIP_GW4 },
+		{ "lwip-ip6", required_argument, NULL, OPT_LWIP_IP6 },
+		{ "sys-root", required_argument, NULL, OPT_SYS_ROOT },
+		{ "watchdog", required_argument, NULL, OPT_WATCHDOG },
+		{ "watchdog-timeout-s", required_argument, NULL, OPT_WATCHDOG_S },
+		{ "led", required_argument, NULL, OPT_LED },
+		{ "button", required_argument, NULL, OPT_BUTTON },
+		{ "button-hold-ms", required_argument, NULL, OPT_BUTTON_HOLD },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -68,6 +111,34 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		case OPT_DATADIR: o->datadir = optarg; break;
 		case OPT_DOMAIN:  o->domain = optarg; break;
 		case OPT_LISTEN:  o->listen = optarg; break;
+		case OPT_USER:        o->user = optarg; break;
+		case OPT_LWIP_DRIVER: o->lwip.driver = optarg; break;
+		case OPT_LWIP_IF:     o->lwip.ifname = optarg; break;
+		case OPT_LWIP_IP4:    o->lwip.ip4 = optarg; break;
+		case OPT_LWIP_GW4:    o->lwip.gw4 = optarg; break;
+		case OPT_LWIP_IP6:    o->lwip.ip6 = optarg; break;
+		case OPT_NET:
+			if (strcmp(optarg, "epoll") != 0 && strcmp(optarg, "lwip") != 0) {
+				fprintf(stderr, "natterd: --net is epoll or lwip, not '%s'\n",
+				        optarg);
+				return -1;
+			}
+			o->use_lwip = strcmp(optarg, "lwip") == 0;
+			break;
+		case OPT_SYS_ROOT: o->board.sys_root = optarg; break;
+		case OPT_WATCHDOG: o->board.watchdog = optarg; break;
+		case OPT_LED:      o->board.led = optarg; break;
+		case OPT_BUTTON:   o->board.button = optarg; break;
+		case OPT_WATCHDOG_S:
+			if (parse_num(optarg, 2, 600, "--watchdog-timeout-s", &v) != 0)
+				return -1;
+			o->board.watchdog_s = (unsigned)v;
+			break;
+		case OPT_BUTTON_HOLD:
+			if (parse_num(optarg, 50, 60000, "--button-hold-ms", &v) != 0)
+				return -1;
+			o->board.button_hold_ms = (uint32_t)v;
+			break;
 		case 'v':         o->verbose = 1; break;
 		case 'h':         usage(stdout); exit(0);
 		case OPT_C2S:
@@ -122,6 +193,9 @@ int main(int argc, char **argv)
 		.handshake_ms = CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
 		.idle_ms = CONFIG_NT_IDLE_TIMEOUT_MS,
 		.tls_sleep_ms = CONFIG_NT_TLS_SLEEP_MS,
+		.user = CONFIG_NT_USER,
+		.use_lwip = IS_ENABLED(CONFIG_NET_LWIP),
+		.lwip = { LWIP_DRIVER, LWIP_IFNAME, LWIP_IP4, LWIP_GW4, LWIP_IP6 },
 	};
 	struct natterd *d;
 	int rc;

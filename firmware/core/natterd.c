@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include "core/board.h"
 #include "core/err.h"
 #include "core/kconfig.h"
 #include "core/keycount.h"
 #include "core/log.h"
 #include "core/natterd.h"
+#include "core/privs.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -152,6 +154,8 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 
 	memset(d, 0, sizeof(*d));
 	d->opt = *opt;
+	if ((rc = board_boot(d)) != NT_OK)
+		return rc;
 	d->xml_lim.max_bytes = CONFIG_NT_STANZA_MAX_BYTES;
 	d->xml_lim.max_depth = CONFIG_NT_XML_MAX_DEPTH;
 	d->xml_lim.max_attrs = CONFIG_NT_XML_MAX_ATTRS;
@@ -177,6 +181,8 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	d->loop = net_loop_new(CONFIG_NT_MAX_CONNS);
 	if (d->users == NULL || d->authlimit == NULL || d->conns_per_ip == NULL || d->loop == NULL)
 		return NT_ENOMEM;
+	if (opt->use_lwip && (rc = net_lwip_start(d->loop, &d->opt.lwip)) != NT_OK)
+		return rc;
 	if ((rc = natterd_listen(d)) != NT_OK)
 		return rc;
 	if (net_on_signal(d->loop, SIGTERM, natterd_signal, d) != NT_OK ||
@@ -185,7 +191,9 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	    net_every(d->loop, TICK_MS, natterd_tick, d) != NT_OK)
 		return NT_ENOMEM;
 	net_set_before_sleep(d->loop, natterd_before_sleep, d);
-	return NT_OK;
+	if ((rc = board_start(d)) != NT_OK)
+		return rc;
+	return privs_drop(opt->user, opt->datadir, opt->use_lwip);	/* last: all is open */
 }
 
 int natterd_run(struct natterd *d)
@@ -201,11 +209,13 @@ int natterd_run(struct natterd *d)
 		(void)net_loop_once(d->loop, 50);
 	if (natterd_commit(d) != NT_OK)
 		rc = NT_ESTORE;
-	return rc == NT_OK ? 0 : 1;
+	d->exit_code = rc == NT_OK ? 0 : 1;
+	return d->exit_code;
 }
 
 void natterd_fini(struct natterd *d)
 {
+	board_stop(d);		/* before the loop goes: it disarms the watchdog */
 	if (d->wtxn != NULL)
 		store_abort(d->wtxn);
 	d->wtxn = NULL;

@@ -5,10 +5,11 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "core/board.h"
+#include "net/net.h"
 #include "xml/framer.h"
 #include "xmpp/jid.h"
 
-struct net_loop;
 struct store;
 struct store_txn;
 struct tls_ctx;
@@ -25,6 +26,10 @@ struct natterd_opts {
 	uint32_t handshake_ms;
 	uint32_t idle_ms;
 	uint32_t tls_sleep_ms;		/* 0: release TLS buffers after every read */
+	const char *user;		/* started as root: become this user; "root": stay */
+	int use_lwip;			/* 1: own TCP/IP stack on opt.lwip's port */
+	struct net_lwip_cfg lwip;
+	struct board_opts board;	/* LED, watchdog, reset button */
 	int verbose;
 };
 
@@ -42,6 +47,7 @@ struct natterd {
 	struct users *users;		/* bound sessions by bare JID */
 	struct keycount *authlimit;
 	struct keycount *conns_per_ip;
+	struct board *board;		/* LED, watchdog, reset button */
 	uint64_t accounts_gen;
 	uint8_t secret[32];		/* server-wide key for fake SCRAM credentials */
 	int stopping;

@@ -379,6 +379,21 @@ void store_abort(struct store_txn *t)
 	store_txn_free(t);
 }
 
+int store_wipe(struct store_txn *t)
+{
+	/* Every table of user data; meta (schema, generation) stays. A table added later
+	 * belongs here unless it must survive a factory reset. */
+	static const enum store_tbl wiped[] = { TBL_ACCOUNTS, TBL_OFFLINE, TBL_SETTINGS };
+	int rc;
+
+	if (t == NULL || !t->write)
+		return NT_EINVAL;
+	for (size_t i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++)
+		if ((rc = mdb_drop(t->txn, t->st->dbi[wiped[i]], 0)) != 0)
+			return store_fail(t, "wipe", rc);
+	return store_accounts_bump(t);
+}
+
 /* Reports a meta table whose values do not decode. The schema was checked at open, but
  * another process may have written since. */
 static int store_meta_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *bad)

@@ -73,6 +73,11 @@ typedef void store_problem_fn(const char *problem, void *arg);
 int store_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *accounts,
                 size_t *offline);
 
+/* Factory reset: empties the accounts, offline and settings tables in t (a write txn) and
+ * bumps the accounts generation; the schema stays, and files outside the store (the TLS
+ * certificate) are not touched. Nothing is gone until t commits. NT_EINVAL for a read txn. */
+int store_wipe(struct store_txn *t);
+
 /* settings: key = setting name (text); value = bytes. */
 int store_setting_get(struct store_txn *t, const char *key, void *out, size_t cap,
                       size_t *len); /* NT_ENOENT; NT_ELIMIT when cap is too small */

@@ -5,9 +5,16 @@ daemon_factory  start natterd instances (each on free loopback ports, own data d
                 sanitizer build, report nothing).
 daemon          one natterd with the users in natter.USERS, default options.
 xmpp            a natter.Session: this test's own asyncio loop plus slixmpp logins on it.
+unprivileged    (needs root) the user natterd drops to, made for the test if missing, and a
+                folder that user can reach for the data dir: (passwd entry, folder).
 """
 import asyncio
+import os
+import pwd
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +22,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import natter  # noqa: E402
+
+
+# The lwIP-only tests need the network namespace that `make e2e-lwip` runs the suite in.
+collect_ignore = [] if natter.NET == "lwip" else ["test_lwip.py"]
+# The QEMU board test boots a guest from a board's bundle: `make test-qemu` runs it.
+if os.environ.get("NATTER_QEMU") != "1":
+	collect_ignore.append("test_qemu_board.py")
 
 
 class Factory:
@@ -97,3 +111,23 @@ def xmpp(daemon_factory):
 	loop.run_until_complete(loop.shutdown_asyncgens())
 	loop.close()
 	asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def unprivileged():
+	assert os.geteuid() == 0, "the privilege-drop tests need root, as natterd on a board"
+	made = False
+	try:
+		pwd.getpwnam(natter.UNPRIV_USER)
+	except KeyError:
+		subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+				"/usr/sbin/nologin", natter.UNPRIV_USER], check=True)
+		made = True
+	# pytest's own temporary folders are root's only: the data dir lives where its user can
+	# reach it, as /var/lib/natter does on a board.
+	base = Path(tempfile.mkdtemp(prefix="natter-privs-"))
+	base.chmod(0o755)
+	yield pwd.getpwnam(natter.UNPRIV_USER), base
+	shutil.rmtree(base, ignore_errors=True)
+	if made:
+		subprocess.run(["userdel", natter.UNPRIV_USER], check=False)

@@ -12,7 +12,9 @@ Every wait here is bounded by a timeout.
 import asyncio
 import base64
 import os
+import pwd
 import re
+import shlex
 import signal
 import socket
 import ssl
@@ -30,9 +32,33 @@ BUILD = Path(os.environ.get("NATTER_BUILD", str(REPO / "build")))
 NATTERD = BUILD / "natterd"
 NATTERCTL = BUILD / "natterctl"
 SANITIZED = os.environ.get("NATTER_SANITIZED") == "1"
-# Sanitizer builds are several times slower; stretch every wait accordingly.
-SLOW = 3.0 if SANITIZED else 1.0
+# A cross build runs under an emulator: NATTER_EXEC="qemu-aarch64" goes in front of every
+# natterd and natterctl command line (make test ARCH=arm64 sets it).
+EXEC = shlex.split(os.environ.get("NATTER_EXEC", ""))
+
+
+def _slow():
+	"""How many times longer every wait may take than on a native, plain build."""
+	text = os.environ.get("NATTER_SLOW", "1")
+	try:
+		factor = float(text)
+	except ValueError:
+		factor = 0.0
+	if not 1.0 <= factor <= 100.0:
+		raise ValueError(f"NATTER_SLOW={text!r}: want a factor from 1 to 100")
+	# Sanitizer builds are several times slower; emulation (NATTER_SLOW) is on top of that.
+	return (3.0 if SANITIZED else 1.0) * factor
+
+
+SLOW = _slow()
 DOMAIN = "localhost"
+UNPRIV_USER = "natter-e2e"	# the unprivileged user natterd drops to in test_privs/test_lwip
+# NATTER_NET=lwip runs every daemon on its own TCP/IP stack (lwIP) on the TAP device
+# NATTER_LWIP_IF, which tests/e2e/lwip-netns.sh makes in a network namespace of its own;
+# clients then reach the daemon at HOST instead of loopback.
+NET = os.environ.get("NATTER_NET", "epoll")
+LWIP_IF = os.environ.get("NATTER_LWIP_IF", "nt0")
+HOST = os.environ.get("NATTER_HOST", "10.77.0.2" if NET == "lwip" else "127.0.0.1")
 TIMEOUT = 10.0 * SLOW
 
 USERS = {
@@ -73,8 +99,8 @@ def sanitizer_report(text):
 # natterctl ------------------------------------------------------------------------------------
 
 def natterctl(datadir, *args, stdin=None, check=True, timeout=None):
-	"""Run build/natterctl --datadir DIR ARGS...; returns the CompletedProcess."""
-	cmd = [str(NATTERCTL), "--datadir", str(datadir), *args]
+	"""Run [EXEC] build/natterctl --datadir DIR ARGS...; returns the CompletedProcess."""
+	cmd = [*EXEC, str(NATTERCTL), "--datadir", str(datadir), *args]
 	proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True,
 			      timeout=timeout or TIMEOUT)
 	if SANITIZED:
@@ -121,12 +147,16 @@ class Daemon:
 		return self.datadir / "tls" / "cert.pem"
 
 	def argv(self):
-		return [str(NATTERD), "--datadir", str(self.datadir), "--domain", self.domain,
-			"--listen", "127.0.0.1", "--c2s-port", str(self.c2s_port),
+		return [*EXEC, str(NATTERD), "--datadir", str(self.datadir), "--domain", self.domain,
+			"--listen", HOST, "--c2s-port", str(self.c2s_port),
 			"--c2s-tls-port", str(self.tls_port), "-v",
 			# Release TLS buffers after every read, so that every test also runs every
 			# session through sleep and wake (NATTER_TLS_SLEEP_MS overrides).
-			"--tls-sleep-ms", os.environ.get("NATTER_TLS_SLEEP_MS", "0"), *self.extra]
+			"--tls-sleep-ms", os.environ.get("NATTER_TLS_SLEEP_MS", "0"),
+			# As whoever runs the tests (test_privs.py checks the drop from root).
+			"--user", pwd.getpwuid(os.geteuid()).pw_name,
+			*(["--net", "lwip", "--lwip-if", LWIP_IF, "--lwip-ip4", f"{HOST}/24"]
+			  if NET == "lwip" else []), *self.extra]
 
 	def log(self):
 		try:
@@ -347,7 +377,7 @@ class Session:
 		client = Client(full, pw, cafile=d.cert, mech=mech)
 		self.clients.append(client)
 		port = d.tls_port if direct_tls else d.c2s_port
-		client.connect(("127.0.0.1", port), use_ssl=direct_tls)
+		client.connect((HOST, port), use_ssl=direct_tls)
 		try:
 			await asyncio.wait_for(asyncio.shield(client.started), timeout or TIMEOUT)
 		except asyncio.TimeoutError:
@@ -406,14 +436,14 @@ class RawConn:
 	STARTTLS) to exercise the daemon's framer across reads."""
 
 	def __init__(self, port, *, cafile=None, direct_tls=False, alpn=None, trickle=False,
-		     domain=DOMAIN):
+		     domain=DOMAIN, host=None):
 		self.domain = domain
 		self.cafile = cafile
 		self.trickle = trickle
 		self.buf = b""
 		self.seen = b""  # everything ever received, for assertion messages
 		self.eof = False
-		self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+		self.sock = socket.create_connection((host or HOST, port), timeout=TIMEOUT)
 		self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 		if direct_tls:
 			ctx = client_tls_context(cafile)

@@ -4,13 +4,17 @@ Each scenario runs for a second or two; the assertions come from the one JSON ob
 generator prints: every login succeeded, every message arrived, and a wrong password is a
 failure (non-zero exit)."""
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 import natter
 
-LOAD = natter.BUILD / "natter-load"
+# The generator runs natively even when natterd is a cross build under qemu-user
+# (make test ARCH=...), as it would on a PC loading a board: NATTER_LOAD names its host build.
+LOAD = Path(os.environ.get("NATTER_LOAD", str(natter.BUILD / "natter-load")))
 PASSWORD = "bench-Secret-9"
 USERS = 24
 
@@ -27,7 +31,8 @@ def bench(daemon_factory):
 def run_load(d, scenario, *args, password=PASSWORD, direct_tls=False, expect_ok=True):
 	"""Runs natter-load against d; returns (exit status, the JSON result, stderr)."""
 	port = d.tls_port if direct_tls else d.c2s_port
-	cmd = [str(LOAD), "--port", str(port), "--users", str(USERS), "--password", password,
+	cmd = [str(LOAD), "--host", natter.HOST, "--port", str(port), "--users", str(USERS),
+	       "--password", password,
 	       "--timeout", str(int(10 * natter.SLOW)), "--tls",
 	       "direct" if direct_tls else "starttls", *args, scenario]
 	proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60 * natter.SLOW)

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from natter import EXEC, SLOW
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("NATTER_BUILD", str(REPO / "build")))
 NATTERCTL = BUILD / "natterctl"
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:")
-TIMEOUT = 30
+TIMEOUT = 30 * SLOW
 
 
 def iterations():
@@ -33,7 +35,7 @@ def iterations():
 
 def ctl(*args, datadir=None, stdin="", env=None):
 	"""Runs natterctl [--datadir DIR] ARGS; returns the CompletedProcess."""
-	cmd = [str(NATTERCTL)]
+	cmd = [*EXEC, str(NATTERCTL)]
 	if datadir is not None:
 		cmd += ["--datadir", str(datadir)]
 	cmd += [str(a) for a in args]
@@ -68,7 +70,22 @@ def adduser(d, jid, pw):
 
 # The store seen from outside ------------------------------------------------------------------
 
+# An LMDB file is not portable between 32- and 64-bit builds, so a cross build's store is read
+# with the target's own lmdb-utils: NATTER_MDB_BIN names their folder, and they run like
+# natterctl (NATTER_EXEC). Without it, the host's.
+MDB_BIN = os.environ.get("NATTER_MDB_BIN")
+
+
+def mdb(tool, *args):
+	"""The command line of lmdb-utils' tool with args."""
+	if MDB_BIN:
+		return [*EXEC, str(Path(MDB_BIN) / tool), *args]
+	return [tool, *args]
+
+
 def have_lmdb_utils():
+	if MDB_BIN:
+		return True	# set by make test ARCH=...: a missing tool is an error, not a skip
 	return shutil.which("mdb_dump") and shutil.which("mdb_load")
 
 
@@ -77,7 +94,7 @@ needs_lmdb_utils = pytest.mark.skipif(not have_lmdb_utils(), reason="lmdb-utils 
 
 def dump(d, table):
 	"""{key bytes: value bytes} of one table, read with mdb_dump."""
-	out = subprocess.run(["mdb_dump", "-s", table, str(d)], capture_output=True, text=True,
+	out = subprocess.run(mdb("mdb_dump", "-s", table, str(d)), capture_output=True, text=True,
 			     check=True, timeout=TIMEOUT).stdout
 	body = out.split("HEADER=END\n", 1)[1].split("DATA=END", 1)[0]
 	vals = [bytes.fromhex(ln.strip()) for ln in body.splitlines() if ln.strip()]
@@ -90,7 +107,7 @@ def load(d, table, records):
 	for k, v in records.items():
 		lines += [" " + k.hex(), " " + v.hex()]
 	lines.append("DATA=END")
-	subprocess.run(["mdb_load", "-s", table, str(d)], input="\n".join(lines) + "\n",
+	subprocess.run(mdb("mdb_load", "-s", table, str(d)), input="\n".join(lines) + "\n",
 		       text=True, check=True, timeout=TIMEOUT)
 
 
@@ -252,7 +269,7 @@ def run_on_tty(args, answers):
 	"""Runs natterctl with a pseudo-terminal as stdin and stderr, answering each prompt.
 	Returns (exit code, everything the terminal showed, stdout)."""
 	master, slave = pty.openpty()
-	proc = subprocess.Popen([str(NATTERCTL), *args], stdin=slave, stderr=slave,
+	proc = subprocess.Popen([*EXEC, str(NATTERCTL), *args], stdin=slave, stderr=slave,
 				stdout=subprocess.PIPE, text=False, start_new_session=True)
 	os.close(slave)
 	seen = b""
@@ -437,7 +454,7 @@ def test_other_schema_version_is_refused(tmp_path):
 
 @needs_lmdb_utils
 def test_foreign_lmdb_environment_is_refused(tmp_path):
-	subprocess.run(["mdb_load", str(tmp_path)], text=True, check=True, timeout=TIMEOUT,
+	subprocess.run(mdb("mdb_load", str(tmp_path)), text=True, check=True, timeout=TIMEOUT,
 		       input="VERSION=3\nformat=bytevalue\ntype=btree\nHEADER=END\n"
 			     " 6869\n 7468657265\nDATA=END\n")
 	fails(1, "cannot open the store", "list", datadir=tmp_path)

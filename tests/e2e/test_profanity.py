@@ -88,7 +88,7 @@ def test_profanity_chats_with_slixmpp(daemon, xmpp, tmp_path):
 		await tm.wait_for(r"Type /help|Profanity\.", 15)
 		tm.type(f"/tls certpath set {cadir}")
 		await tm.wait_for(r"Certificate path set to", 5, fail=r"(?i)does not exist")
-		tm.type(f"/connect {jid('alice')} server 127.0.0.1 "
+		tm.type(f"/connect {jid('alice')} server {natter.HOST} "
 			f"port {daemon.c2s_port} tls force")
 		await tm.wait_for(r"(?i)enter password", 10)
 		tm.type(USERS["alice"])

@@ -15,7 +15,7 @@ def served_fingerprint(port):
 	ctx = ssl.create_default_context()
 	ctx.check_hostname = False
 	ctx.verify_mode = ssl.CERT_NONE  # we compare the certificate itself below
-	with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+	with socket.create_connection((natter.HOST, port), timeout=10) as raw:
 		with ctx.wrap_socket(raw, server_hostname=natter.DOMAIN) as s:
 			return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
 
@@ -37,8 +37,9 @@ def test_certificate_survives_restart(daemon_factory):
 
 
 def test_sighup_loads_a_replaced_certificate(daemon_factory):
-	a = daemon_factory()
 	b = daemon_factory()  # only to make a second, different key and certificate
+	b.stop()		# (one at a time: on lwIP each daemon takes the one TAP device)
+	a = daemon_factory()
 	old, new = file_fingerprint(a.cert), file_fingerprint(b.cert)
 	assert old != new
 	raw = natter.RawConn(a.c2s_port, cafile=a.cert)

@@ -767,6 +767,58 @@ static void settings_put_get(void **state)
 	store_abort(t);
 }
 
+/* Factory reset ----------------------------------------------------------------------------- */
+
+static void wipe_empties_user_tables_only(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t;
+	struct account a;
+	uint64_t gen0, gen1;
+	char out[8];
+	size_t n;
+
+	fx_open(f);
+	make_account(&a, "a@x", 1);
+	t = wtxn(f->st);
+	assert_int_equal(store_account_put(t, &a, 1), NT_OK);
+	make_account(&a, "b@x", 2);
+	assert_int_equal(store_account_put(t, &a, 1), NT_OK);
+	push(t, "a@x", "<1/>");
+	assert_int_equal(store_setting_put(t, "motd", "hello", 5), NT_OK);
+	assert_int_equal(store_accounts_generation(t, &gen0), NT_OK);
+	assert_int_equal(store_commit(t), NT_OK);
+
+	t = rtxn(f->st);
+	assert_int_equal(store_wipe(t), NT_EINVAL);		/* a read txn cannot */
+	store_abort(t);
+	assert_int_equal(store_wipe(NULL), NT_EINVAL);
+	t = wtxn(f->st);
+	assert_int_equal(store_wipe(t), NT_OK);
+	store_abort(t);						/* nothing gone yet */
+	t = rtxn(f->st);
+	assert_int_equal(store_account_get(t, "a@x", &a), NT_OK);
+	store_abort(t);
+
+	t = wtxn(f->st);
+	assert_int_equal(store_wipe(t), NT_OK);
+	assert_int_equal(store_commit(t), NT_OK);
+	fx_reopen(f, 0);					/* still a valid store */
+	t = rtxn(f->st);
+	assert_int_equal(store_account_get(t, "a@x", &a), NT_ENOENT);
+	assert_int_equal(store_account_get(t, "b@x", &a), NT_ENOENT);
+	assert_int_equal(count(t, "a@x"), 0);
+	assert_int_equal(store_setting_get(t, "motd", out, sizeof(out), &n), NT_ENOENT);
+	assert_int_equal(store_accounts_generation(t, &gen1), NT_OK);
+	assert_true(gen1 > gen0);				/* natterd notices */
+	store_abort(t);
+	/* The tables work as before. */
+	make_account(&a, "a@x", 3);
+	t = wtxn(f->st);
+	assert_int_equal(store_account_put(t, &a, 1), NT_OK);
+	assert_int_equal(store_commit(t), NT_OK);
+}
+
 /* Transactions and processes --------------------------------------------------------------- */
 
 static void second_write_txn_is_busy(void **state)
@@ -873,6 +925,7 @@ int main(void)
 		FX(offline_take_stops_and_keeps_the_rest),
 		FX(account_del_deletes_offline),
 		FX(settings_put_get),
+		FX(wipe_empties_user_tables_only),
 		FX(second_write_txn_is_busy),
 		FX(commit_survives_kill),
 		FX(other_process_changes_are_seen),

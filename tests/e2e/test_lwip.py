@@ -1,0 +1,137 @@
+"""natterd on its own TCP/IP stack (lwIP), beyond what the whole suite checks when it runs
+on lwIP (`make e2e-lwip`): a port that is unplugged and comes back, the raw-Ethernet
+driver on one end of a veth pair, and IPv6. Runs only inside the namespace that
+tests/e2e/lwip-netns.sh makes (conftest.py leaves it out elsewhere)."""
+import re
+import subprocess
+import time
+
+import natter
+
+
+def ip(*args, check=True):
+	return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
+
+
+def make_tap(name, cidr, cidr6=None):
+	ip("tuntap", "add", "dev", name, "mode", "tap")
+	ip("addr", "add", cidr, "dev", name)
+	if cidr6:
+		ip("-6", "addr", "add", cidr6, "dev", name, "nodad")
+	ip("link", "set", name, "up")
+
+
+def wait_log(d, text, timeout=10.0):
+	deadline = time.monotonic() + timeout * natter.SLOW
+	while text not in d.log():
+		assert d.running(), f"natterd exited:\n{d.log()[-3000:]}"
+		assert time.monotonic() < deadline, f"no '{text}' in the log:\n{d.log()[-3000:]}"
+		time.sleep(0.05)
+
+
+def ping(conn, n):
+	conn.send(f"<iq type='get' id='p{n}'><ping xmlns='urn:xmpp:ping'/></iq>")
+	got = conn.read_until(re.compile(rf"<iq[^>]*['\"]p{n}['\"][^>]*>".encode()))
+	assert re.search(r"type=.result.", got), got
+
+
+def lwip_daemon(factory, ifname, cidr, listen, *more):
+	return factory(extra=["--lwip-if", ifname, "--lwip-ip4", cidr, "--listen", listen, *more])
+
+
+def test_unplugged_port_comes_back(daemon_factory):
+	make_tap("nt9", "10.79.0.1/24")
+	try:
+		d = lwip_daemon(daemon_factory, "nt9", "10.79.0.2/24", "10.79.0.2")
+		a = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.79.0.2")
+		a.login("alice", natter.USERS["alice"], resource="before")
+		ping(a, 1)
+
+		ip("link", "del", "nt9")		# unplugged
+		wait_log(d, "lost nt9")
+		time.sleep(1.5)				# a retry or two while it is gone
+		assert d.running()
+		a.sock.close()
+
+		make_tap("nt9", "10.79.0.1/24")		# plugged in again
+		wait_log(d, "nt9 is back")
+		b = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.79.0.2")
+		b.login("alice", natter.USERS["alice"], resource="after")
+		ping(b, 2)
+		b.close()
+	finally:
+		ip("link", "del", "nt9", check=False)
+
+
+def test_port_comes_back_after_root_is_dropped(unprivileged, daemon_factory):
+	"""natterd runs as its own user by then: the TAP device is reattached through the
+	descriptor it kept, with the CAP_NET_ADMIN it kept."""
+	_, base = unprivileged
+	make_tap("nt7", "10.82.0.1/24")
+	try:
+		d = daemon_factory(datadir=base / "data", extra=[
+			"--lwip-if", "nt7", "--lwip-ip4", "10.82.0.2/24", "--listen", "10.82.0.2",
+			"--user", natter.UNPRIV_USER])
+		assert f"running as {natter.UNPRIV_USER}" in d.log()
+		ip("link", "del", "nt7")
+		wait_log(d, "lost nt7")
+		make_tap("nt7", "10.82.0.1/24")
+		wait_log(d, "nt7 is back")
+		a = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.82.0.2")
+		a.login("alice", natter.USERS["alice"], resource="after")
+		ping(a, 5)
+		a.close()
+	finally:
+		ip("link", "del", "nt7", check=False)
+
+
+def test_raw_ethernet_port_over_veth(daemon_factory):
+	"""The packet driver on ntv1 (no kernel address); the kernel's end ntv0 is the LAN."""
+	ip("link", "add", "ntv0", "type", "veth", "peer", "name", "ntv1")
+	try:
+		# A veth end hands its peer whatever the kernel built: segments of up to 64 KiB
+		# with their checksums left to "the device". A wire never carries those, and
+		# the driver takes frames of the MTU only: make ntv0 send what a NIC would.
+		subprocess.run(["ethtool", "-K", "ntv0", "tso", "off", "gso", "off"], check=True,
+			       capture_output=True)
+		ip("addr", "add", "10.80.0.1/24", "dev", "ntv0")
+		ip("link", "set", "ntv0", "up")
+		d = lwip_daemon(daemon_factory, "ntv1", "10.80.0.2/24", "10.80.0.2",
+				"--lwip-driver", "packet")
+		assert "packet ntv1" in d.log()
+		a = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.80.0.2")
+		a.login("alice", natter.USERS["alice"], resource="raw")
+		b = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.80.0.2")
+		b.login("bob", natter.USERS["bob"], resource="raw")
+		big = "x" * 20000			# many frames each way
+		a.send(f"<message to='bob@{natter.DOMAIN}/raw' type='chat'><body>{big}</body>"
+		       "</message>")
+		got = b.read_until(re.compile(rb"</message>"))
+		assert big in got
+		ping(a, 3)
+		a.close()
+		b.close()
+	finally:
+		ip("link", "del", "ntv0", check=False)
+
+
+def test_ipv6_static_address(daemon_factory):
+	make_tap("nt8", "10.81.0.1/24", "fd81::1/64")
+	try:
+		d = lwip_daemon(daemon_factory, "nt8", "10.81.0.2/24", "fd81::2", "--lwip-ip6",
+				"fd81::2/64")
+		# lwIP checks the address is unique first (one probe, about a second).
+		deadline = time.monotonic() + 10 * natter.SLOW
+		while True:
+			try:
+				a = natter.RawConn(d.c2s_port, cafile=d.cert, host="fd81::2")
+				break
+			except OSError:
+				assert time.monotonic() < deadline, d.log()[-3000:]
+				time.sleep(0.2)
+		a.login("carol", natter.USERS["carol"], resource="v6")
+		ping(a, 4)
+		a.close()
+		assert "bound from fd81::1" in d.log()
+	finally:
+		ip("link", "del", "nt8", check=False)
