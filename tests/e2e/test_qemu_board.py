@@ -78,11 +78,12 @@ class Guest:
 			if m:
 				return m
 			if self.proc.poll() is not None:
-				raise AssertionError(f"QEMU exited ({self.proc.returncode}) while waiting "
-						     f"for {pattern.pattern!r}:\n{self.tail()}")
+				raise AssertionError(f"QEMU exited ({self.proc.returncode}) while "
+						     f"waiting for {pattern.pattern!r}:\n"
+						     f"{self.tail()}")
 			if time.monotonic() > deadline:
-				raise AssertionError(f"no {pattern.pattern!r} on the console within "
-						     f"{timeout} s:\n{self.tail()}")
+				raise AssertionError(f"no {pattern.pattern!r} on the console "
+						     f"within {timeout} s:\n{self.tail()}")
 			time.sleep(0.05)
 
 	def send(self, line):
@@ -165,7 +166,8 @@ def test_refuses_a_damaged_bundle(guest):
 
 def test_admin_adds_accounts_and_clients_chat(guest, tmp_path):
 	for user in ("alice", "bob"):
-		rc, out = guest.sh(f"echo '{natter.USERS[user]}' | natterctl adduser {user}@{DOMAIN}")
+		password = natter.USERS[user]
+		rc, out = guest.sh(f"echo '{password}' | natterctl adduser {user}@{DOMAIN}")
 		assert rc == 0, out
 	rc, out = guest.sh("natterctl list")
 	assert rc == 0 and f"alice@{DOMAIN}" in out and f"bob@{DOMAIN}" in out, out
