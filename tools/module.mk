@@ -1,2 +1,3 @@
-natterctl-srcs := tools/natterctl/natterctl.c tools/natterctl/import.c $(core-srcs) \
+natterctl-srcs := tools/natterctl/natterctl.c tools/natterctl/import.c \
+                  tools/natterctl/settings.c $(core-srcs) \
                   $(jid-srcs) $(scram-srcs) $(store-srcs)

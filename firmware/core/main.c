@@ -9,21 +9,6 @@
 #include "core/log.h"
 #include "core/natterd.h"
 
-/* The lwIP defaults exist only in builds with lwIP. */
-#if defined(CONFIG_NET_LWIP) || defined(CONFIG_NET_BOTH)
-#define LWIP_DRIVER CONFIG_NT_LWIP_DRIVER
-#define LWIP_IFNAME CONFIG_NT_LWIP_IFNAME
-#define LWIP_IP4    CONFIG_NT_LWIP_IP4
-#define LWIP_GW4    CONFIG_NT_LWIP_GW4
-#define LWIP_IP6    CONFIG_NT_LWIP_IP6
-#else
-#define LWIP_DRIVER "tap"
-#define LWIP_IFNAME "(none: built without lwIP)"
-#define LWIP_IP4    ""
-#define LWIP_GW4    ""
-#define LWIP_IP6    ""
-#endif
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -39,10 +24,12 @@ static void usage(FILE *f)
 		"  --user NAME              started as root, run as NAME (default %s)\n"
 		"  --net epoll|lwip         the kernel's TCP/IP or natterd's own (lwIP) on a port\n"
 		"  --lwip-driver tap|packet the port's kind: a TAP device or a raw Ethernet port\n"
-		"  --lwip-if NAME           the port (default %s)\n"
-		"  --lwip-ip4 ADDR/PREFIX   the box's IPv4 address on it (default %s)\n"
+		"  --lwip-if NAME           the port\n"
+		"  --lwip-ip4 ADDR/PREFIX   the box's IPv4 address on it\n"
 		"  --lwip-gw4 ADDR          IPv4 gateway\n"
 		"  --lwip-ip6 ADDR          a static IPv6 address (link-local and SLAAC always)\n"
+		"  (each --net/--lwip option beats the setting of the same name, net.stack,\n"
+		"   net.lwip.if, ..., set with natterctl; the build's defaults come last)\n"
 		"  --sys-root DIR           look for the devices below under DIR (tests)\n"
 		"  --watchdog PATH          watchdog device (default from Kconfig; \"\" = none)\n"
 		"  --watchdog-timeout-s N   watchdog timeout (default from Kconfig)\n"
@@ -51,7 +38,7 @@ static void usage(FILE *f)
 		"  --button-hold-ms N       hold time of the button for a factory reset\n"
 		"  -v, --verbose            debug logging\n",
 		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
-		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_USER, LWIP_IFNAME, LWIP_IP4);
+		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_USER);
 }
 
 static int parse_num(const char *s, long lo, long hi, const char *what, long *out)
@@ -194,8 +181,7 @@ int main(int argc, char **argv)
 		.idle_ms = CONFIG_NT_IDLE_TIMEOUT_MS,
 		.tls_sleep_ms = CONFIG_NT_TLS_SLEEP_MS,
 		.user = CONFIG_NT_USER,
-		.use_lwip = IS_ENABLED(CONFIG_NET_LWIP),
-		.lwip = { LWIP_DRIVER, LWIP_IFNAME, LWIP_IP4, LWIP_GW4, LWIP_IP6 },
+		.use_lwip = -1,		/* the setting, else the build's default */
 	};
 	struct natterd *d;
 	int rc;

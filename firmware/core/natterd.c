@@ -134,6 +134,61 @@ static int natterd_domain(struct natterd *d, const char *domain)
 	return rc;
 }
 
+/* The build's network defaults; the lwIP ones exist only in builds with lwIP. */
+#if defined(CONFIG_NET_LWIP) || defined(CONFIG_NET_BOTH)
+#define NET_DEFAULTS { "lwip", CONFIG_NT_LWIP_DRIVER, CONFIG_NT_LWIP_IFNAME, \
+                       CONFIG_NT_LWIP_IP4, CONFIG_NT_LWIP_GW4, CONFIG_NT_LWIP_IP6 }
+#else
+#define NET_DEFAULTS { "epoll", "tap", "", "", "", "" }
+#endif
+
+/* One network option: the command line's, else the store's setting (checked), else the
+ * build's default. A bad setting is logged and passed over: the box must still start. */
+static const char *natterd_net_value(struct natterd *d, struct store_txn *t, int i,
+                                     const char *given, const char *dflt)
+{
+	static const char *const names[6] = {
+		"net.stack", "net.lwip.driver", "net.lwip.if", "net.lwip.ip4", "net.lwip.gw4",
+		"net.lwip.ip6",
+	};
+	const struct setting_def *def = settings_find(names[i]);
+	char *v = d->netset[i];
+	const char *why;
+	size_t len;
+
+	if (given != NULL)
+		return given;
+	if (t == NULL || store_setting_get(t, names[i], v, SETTING_VALUE_MAX - 1, &len) != NT_OK)
+		return dflt;
+	v[len] = '\0';
+	if (strlen(v) != len || (why = def->check(v)) != NULL) {
+		log_err("natterd: setting %s is not %s; using '%s'", names[i],
+		        strlen(v) != len ? "text" : why, dflt);
+		return dflt;
+	}
+	return v;
+}
+
+static void natterd_net_settings(struct natterd *d)
+{
+	static const char *const dflt[6] = NET_DEFAULTS;
+	struct net_lwip_cfg *c = &d->opt.lwip;
+	struct store_txn *t = natterd_txn(d);
+	const char *stack;
+
+	stack = natterd_net_value(d, t, 0, d->opt.use_lwip < 0 ? NULL :
+	                          d->opt.use_lwip ? "lwip" : "epoll",
+	                          IS_ENABLED(CONFIG_NET_LWIP) ? "lwip" : "epoll");
+	d->opt.use_lwip = strcmp(stack, "lwip") == 0;
+	c->driver = natterd_net_value(d, t, 1, c->driver, dflt[1]);
+	c->ifname = natterd_net_value(d, t, 2, c->ifname, dflt[2]);
+	c->ip4 = natterd_net_value(d, t, 3, c->ip4, dflt[3]);
+	c->gw4 = natterd_net_value(d, t, 4, c->gw4, dflt[4]);
+	c->ip6 = natterd_net_value(d, t, 5, c->ip6, dflt[5]);
+	if (t != NULL)
+		(void)natterd_commit(d);	/* nothing written: lets natterctl in at once */
+}
+
 static int natterd_listen(struct natterd *d)
 {
 	int rc;
@@ -181,7 +236,8 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	d->loop = net_loop_new(CONFIG_NT_MAX_CONNS);
 	if (d->users == NULL || d->authlimit == NULL || d->conns_per_ip == NULL || d->loop == NULL)
 		return NT_ENOMEM;
-	if (opt->use_lwip && (rc = net_lwip_start(d->loop, &d->opt.lwip)) != NT_OK)
+	natterd_net_settings(d);
+	if (d->opt.use_lwip && (rc = net_lwip_start(d->loop, &d->opt.lwip)) != NT_OK)
 		return rc;
 	if ((rc = natterd_listen(d)) != NT_OK)
 		return rc;

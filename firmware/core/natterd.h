@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/board.h"
+#include "core/settings.h"
 #include "net/net.h"
 #include "xml/framer.h"
 #include "xmpp/jid.h"
@@ -27,8 +28,8 @@ struct natterd_opts {
 	uint32_t idle_ms;
 	uint32_t tls_sleep_ms;		/* 0: release TLS buffers after every read */
 	const char *user;		/* started as root: become this user; "root": stay */
-	int use_lwip;			/* 1: own TCP/IP stack on opt.lwip's port */
-	struct net_lwip_cfg lwip;
+	int use_lwip;			/* 1: own TCP/IP stack on opt.lwip's port; -1: unset */
+	struct net_lwip_cfg lwip;	/* NULL fields: unset (natterd_init fills them) */
 	struct board_opts board;	/* LED, watchdog, reset button */
 	int verbose;
 };
@@ -49,6 +50,7 @@ struct natterd {
 	struct keycount *conns_per_ip;
 	struct board *board;		/* LED, watchdog, reset button */
 	uint64_t accounts_gen;
+	char netset[6][SETTING_VALUE_MAX];	/* network settings read from the store */
 	uint8_t secret[32];		/* server-wide key for fake SCRAM credentials */
 	int stopping;
 	int exit_code;

@@ -58,3 +58,18 @@ int store_setting_put(struct store_txn *t, const char *key, const void *val, siz
 		return store_fail(t, "setting put", rc);
 	return NT_OK;
 }
+
+int store_setting_del(struct store_txn *t, const char *key)
+{
+	MDB_val k;
+	int rc;
+
+	if (!t->write)
+		return NT_EINVAL;
+	if ((rc = setting_key(t->st, key, &k)) != NT_OK)
+		return rc == NT_ELIMIT ? NT_ENOENT : rc;
+	rc = mdb_del(t->txn, t->st->dbi[TBL_SETTINGS], &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return NT_ENOENT;
+	return rc == 0 ? NT_OK : store_fail(t, "setting del", rc);
+}

@@ -82,4 +82,5 @@ int store_wipe(struct store_txn *t);
 int store_setting_get(struct store_txn *t, const char *key, void *out, size_t cap,
                       size_t *len); /* NT_ENOENT; NT_ELIMIT when cap is too small */
 int store_setting_put(struct store_txn *t, const char *key, const void *v, size_t n);
+int store_setting_del(struct store_txn *t, const char *key);	/* NT_ENOENT when absent */
 #endif

@@ -56,6 +56,7 @@ class Factory:
 	def restart(self, old, **kw):
 		"""A new natterd on old's data dir (old must be stopped or killed)."""
 		assert not old.running()
+		kw.setdefault("lwip_args", old.lwip_args)
 		d = natter.Daemon(old.datadir, extra=old.extra, **kw)
 		self.daemons.append(d)
 		d.start()

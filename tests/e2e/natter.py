@@ -126,7 +126,11 @@ class DaemonError(Exception):
 class Daemon:
 	"""One natterd process on loopback. start() waits for "natterd: ready" on stderr."""
 
-	def __init__(self, datadir, *, domain=DOMAIN, c2s_port=None, tls_port=None, extra=()):
+	def __init__(self, datadir, *, domain=DOMAIN, c2s_port=None, tls_port=None, extra=(),
+		     lwip_args=True):
+		"""lwip_args=False leaves out the harness's --net/--lwip options (and --listen),
+		so that the data dir's settings choose the network."""
+		self.lwip_args = lwip_args
 		self.datadir = Path(datadir)
 		self.domain = domain
 		self.c2s_port = free_port() if c2s_port is None else c2s_port
@@ -148,7 +152,7 @@ class Daemon:
 
 	def argv(self):
 		return [*EXEC, str(NATTERD), "--datadir", str(self.datadir), "--domain", self.domain,
-			"--listen", HOST, "--c2s-port", str(self.c2s_port),
+			*(["--listen", HOST] if self.lwip_args else []), "--c2s-port", str(self.c2s_port),
 			"--c2s-tls-port", str(self.tls_port), "-v",
 			# Release TLS buffers after every read, so that every test also runs every
 			# session through sleep and wake (NATTER_TLS_SLEEP_MS overrides).
@@ -156,7 +160,7 @@ class Daemon:
 			# As whoever runs the tests (test_privs.py checks the drop from root).
 			"--user", pwd.getpwuid(os.geteuid()).pw_name,
 			*(["--net", "lwip", "--lwip-if", LWIP_IF, "--lwip-ip4", f"{HOST}/24"]
-			  if NET == "lwip" else []), *self.extra]
+			  if NET == "lwip" and self.lwip_args else []), *self.extra]
 
 	def log(self):
 		try:

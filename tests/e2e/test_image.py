@@ -229,9 +229,9 @@ def start_args(bundle, tmp_path, settings):
 def test_start_command_line_from_settings(tmp_path, bundle):
 	rc, args, err = start_args(bundle, tmp_path, "")
 	assert rc == 0, err
+	# No network option: natterd's own settings (natterctl set net.*) choose it.
 	assert args == [str(bundle / "bin" / "natterd"), "--datadir", "/var/lib/natter",
-			"--domain", "natter.local", "--net", "epoll", "--c2s-port", "5222",
-			"--c2s-tls-port", "5223"]
+			"--domain", "natter.local", "--c2s-port", "5222", "--c2s-tls-port", "5223"]
 	# The box's own file wins; lwIP options only with lwIP; NATTER_ARGS keeps its words,
 	# an empty one too.
 	rc, args, err = start_args(bundle, tmp_path, "\n".join([

@@ -135,3 +135,30 @@ def test_ipv6_static_address(daemon_factory):
 		assert "bound from fd81::1" in d.log()
 	finally:
 		ip("link", "del", "nt8", check=False)
+
+
+def test_network_comes_from_the_settings(daemon_factory, tmp_path):
+	"""natterctl set chooses the stack, the port and the address; natterd started with no
+	network option uses them (a setting is read at start: a restart takes a change)."""
+	make_tap("nt6", "10.84.0.1/24")
+	try:
+		data = tmp_path / "settings-data"
+		for name, value in (("net.stack", "lwip"), ("net.lwip.driver", "tap"),
+				    ("net.lwip.if", "nt6"), ("net.lwip.ip4", "10.84.0.2/24")):
+			natter.natterctl(data, "set", name, value)
+		assert natter.natterctl(data, "get", "net.lwip.if").stdout == "nt6\n"
+		d = daemon_factory(datadir=data, lwip_args=False)
+		assert "net lwip: tap nt6, 10.84.0.2/24" in d.log()
+		a = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.84.0.2")
+		a.login("alice", natter.USERS["alice"], resource="settings")
+		ping(a, 6)
+		a.close()
+
+		# A command-line option beats the setting.
+		d.stop()
+		natter.natterctl(data, "set", "net.lwip.ip4", "10.84.0.3/24")
+		d2 = daemon_factory(datadir=data, users=False, lwip_args=False,
+				    extra=["--lwip-ip4", "10.84.0.4/24"])
+		assert "net lwip: tap nt6, 10.84.0.4/24" in d2.log()
+	finally:
+		ip("link", "del", "nt6", check=False)

@@ -597,3 +597,56 @@ def test_import_more_than_one_batch(tmp_path):
 		for i in (0, 999, 1000, 1233):
 			for cred in account(tmp_path, f"user{i}@localhost")["creds"]:
 				assert password_matches(cred, f"pw{i}")
+
+
+# Settings ------------------------------------------------------------------------------------
+
+def test_settings_set_get_unset(tmp_path):
+	d = tmp_path / "data"
+	out = ok("set", "net.lwip.ip4", "192.168.1.20/24", datadir=d).stdout
+	assert "net.lwip.ip4 = 192.168.1.20/24" in out
+	ok("set", "net.stack", "lwip", datadir=d)
+	ok("set", "net.lwip.gw4", "", datadir=d)		# empty: no gateway
+	assert ok("get", "net.lwip.ip4", datadir=d).stdout == "192.168.1.20/24\n"
+	assert ok("get", "net.lwip.gw4", datadir=d).stdout == "\n"
+	listing = ok("settings", datadir=d).stdout.splitlines()
+	rows = {ln.split()[0]: ln.split()[1] for ln in listing}
+	assert rows["net.stack"] == "lwip"
+	assert rows["net.lwip.ip4"] == "192.168.1.20/24"
+	assert rows["net.lwip.if"] == "(default)"
+	ok("unset", "net.lwip.ip4", datadir=d)
+	fails(1, "net.lwip.ip4 is not set", "get", "net.lwip.ip4", datadir=d)
+	assert "was not set" in ok("unset", "net.lwip.ip4", datadir=d).stdout
+
+
+@pytest.mark.parametrize("name,value,message", [
+	("net.stack", "kernel", "net.stack must be epoll or lwip"),
+	("net.lwip.driver", "usb", "net.lwip.driver must be tap or packet"),
+	("net.lwip.if", "eth0/1", "net.lwip.if must be a network interface name"),
+	("net.lwip.if", "a-very-long-interface", "net.lwip.if must be a network interface name"),
+	("net.lwip.ip4", "192.168.1.20", "net.lwip.ip4 must be an IPv4 address with its prefix"),
+	("net.lwip.ip4", "192.168.1.300/24", "net.lwip.ip4 must be an IPv4 address"),
+	("net.lwip.ip4", "192.168.1.2/33", "net.lwip.ip4 must be an IPv4 address"),
+	("net.lwip.gw4", "192.168.1.1/24", "net.lwip.gw4 must be an IPv4 address"),
+	("net.lwip.ip6", "fd00::zz", "net.lwip.ip6 must be an IPv6 address"),
+	("no.such.setting", "1", "no setting 'no.such.setting'"),
+])
+def test_settings_bad_values_are_refused_and_not_stored(tmp_path, name, value, message):
+	d = tmp_path / "data"
+	ok("set", "net.stack", "epoll", datadir=d)
+	fails(1, message, "set", name, value, datadir=d)
+	if name.startswith("net.") and name != "net.stack":
+		fails(1, "is not set", "get", name, datadir=d)
+	assert ok("get", "net.stack", datadir=d).stdout == "epoll\n"
+
+
+@pytest.mark.parametrize("args,message", [
+	(("set",), "set needs a setting's name and value"),
+	(("set", "net.stack"), "set needs a setting's name and value"),
+	(("get",), "get needs a setting's name"),
+	(("unset",), "unset needs a setting's name"),
+	(("get", "net.stack", "x"), "unexpected argument 'x'"),
+])
+def test_settings_usage_errors_exit_2(tmp_path, args, message):
+	proc = fails(2, message, *args, datadir=tmp_path)
+	assert "usage: natterctl" in proc.stderr

@@ -11,6 +11,7 @@
 #include <mbedtls/entropy.h>
 #include "store/store.h"
 
+#define CTL_QUOTE_MAX 200	/* bytes of a bad argument repeated in an error message */
 #define CTL_PASS_MAX 512	/* bytes of password; SASLprep may grow it within SCRAM_MSG_MAX */
 
 enum { CTL_EXIT_OK = 0, CTL_EXIT_FAIL = 1, CTL_EXIT_USAGE = 2, CTL_GO = -1 };
@@ -18,6 +19,7 @@ enum { CTL_EXIT_OK = 0, CTL_EXIT_FAIL = 1, CTL_EXIT_USAGE = 2, CTL_GO = -1 };
 struct ctl {
 	const char *datadir;
 	const char *jid_arg;
+	const char *args[2];		/* a settings command's NAME and VALUE */
 	int skip_existing;		/* import --skip-existing */
 	char bare[STORE_BARE_MAX];
 	struct store *st;		/* opened by a command; main closes it */
@@ -56,4 +58,9 @@ int ctl_commit(struct store_txn *t);	/* frees t; exit status */
 
 /* natterctl import: "JID PASSWORD" lines on stdin (tools/natterctl/import.c). */
 int ctl_import(struct ctl *c);
+/* natterctl settings, get, set, unset (tools/natterctl/settings.c). */
+int ctl_settings(struct ctl *c);
+int ctl_get(struct ctl *c);
+int ctl_set(struct ctl *c);
+int ctl_unset(struct ctl *c);
 #endif

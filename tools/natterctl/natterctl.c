@@ -33,17 +33,18 @@
 #define CTL_DEFAULT_DATADIR "/var/lib/natter"
 #define CTL_DATADIR_ENV "NATTER_DATADIR"
 #define CTL_SALT_LEN 16
-#define CTL_QUOTE_MAX 200	/* bytes of a bad argument repeated in an error message */
+
 
 struct ctl_cmd {
 	const char *name;
 	int takes_jid;
 	int skip_ok;			/* takes --skip-existing */
 	int (*run)(struct ctl *c);
+	int nargs;			/* NAME [VALUE] arguments (settings commands) */
 };
 
 static const char usage_text[] =
-	"usage: natterctl [--datadir DIR] COMMAND [JID]\n"
+	"usage: natterctl [--datadir DIR] COMMAND [JID | NAME [VALUE]]\n"
 	"commands:\n"
 	"  adduser JID   add an account (creates the store when there is none)\n"
 	"  passwd JID    set a new password for an account\n"
@@ -52,6 +53,11 @@ static const char usage_text[] =
 	"  check         verify every record in the store\n"
 	"  import [--skip-existing]\n"
 	"                add the accounts of the \"JID PASSWORD\" lines on stdin\n"
+	"  settings      list the run-time settings and their values\n"
+	"  get NAME      print a setting's value\n"
+	"  set NAME VALUE\n"
+	"                change a setting (natterd uses it from its next start)\n"
+	"  unset NAME    back to the build's default\n"
 	"JID is a bare JID: user@domain. The password is asked on the terminal, or read as one\n"
 	"line from stdin. DIR defaults to $" CTL_DATADIR_ENV ", else " CTL_DEFAULT_DATADIR ".\n";
 
@@ -470,12 +476,16 @@ static int ctl_check(struct ctl *c)
 }
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "adduser", 1, 0, ctl_adduser },
-	{ "passwd",  1, 0, ctl_passwd },
-	{ "deluser", 1, 0, ctl_deluser },
-	{ "list",    0, 0, ctl_list },
-	{ "check",   0, 0, ctl_check },
-	{ "import",  0, 1, ctl_import },
+	{ "adduser", 1, 0, ctl_adduser, 0 },
+	{ "passwd",  1, 0, ctl_passwd, 0 },
+	{ "deluser", 1, 0, ctl_deluser, 0 },
+	{ "list",    0, 0, ctl_list, 0 },
+	{ "check",   0, 0, ctl_check, 0 },
+	{ "import",  0, 1, ctl_import, 0 },
+	{ "settings", 0, 0, ctl_settings, 0 },
+	{ "get",     0, 0, ctl_get, 1 },
+	{ "set",     0, 0, ctl_set, 2 },
+	{ "unset",   0, 0, ctl_unset, 1 },
 };
 
 /* Arguments ------------------------------------------------------------------------------- */
@@ -564,6 +574,12 @@ static int ctl_args(struct ctl *c, int argc, char **argv, const struct ctl_cmd *
 		return ctl_usage("%s needs a JID", name);
 	if ((*cmd)->takes_jid)
 		c->jid_arg = argv[optind++];
+	for (int k = 0; k < (*cmd)->nargs; k++) {
+		if (optind >= argc)
+			return ctl_usage("%s needs %s", name, (*cmd)->nargs == 1 ? "a setting's name"
+					 : "a setting's name and value");
+		c->args[k] = argv[optind++];
+	}
 	if (optind < argc)
 		return ctl_usage("unexpected argument '%s'", argv[optind]);
 	return CTL_GO;
