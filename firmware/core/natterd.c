@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/natterd.h"
 #include "core/privs.h"
+#include "core/setupcode.h"
 #include "net/net.h"
 #include "store/store.h"
 #include "tls/tls.h"
@@ -134,6 +135,26 @@ static int natterd_domain(struct natterd *d, const char *domain)
 	return rc;
 }
 
+static int natterd_any_account(const struct account *a, void *arg)
+{
+	(void)a;
+	*(int *)arg = 1;
+	return 1;			/* one is enough */
+}
+
+/* A box nobody has set up yet says how in its log: with the setup code. */
+static void natterd_setup_hint(struct store_txn *t)
+{
+	char code[SETUP_CODE_LEN + 1];
+	int any = 0, rc = store_account_each(t, natterd_any_account, &any);
+
+	if (any || rc == NT_ESTORE)	/* a record that does not decode is an account too */
+		return;
+	if (setup_code_get(t, code) == NT_OK)
+		log_info("natterd: no accounts yet: the setup code is %s (also: natterctl "
+		         "setup-code, or a short press of the reset button)", code);
+}
+
 /* The build's network defaults; the lwIP ones exist only in builds with lwIP. */
 #if defined(CONFIG_NET_LWIP) || defined(CONFIG_NET_BOTH)
 #define NET_DEFAULTS { "lwip", CONFIG_NT_LWIP_DRIVER, CONFIG_NT_LWIP_IFNAME, \
@@ -227,6 +248,7 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	if ((t = natterd_txn(d)) == NULL)
 		return NT_ESTORE;
 	(void)store_accounts_generation(t, &d->accounts_gen);
+	natterd_setup_hint(t);
 	(void)natterd_commit(d);
 	if ((rc = tls_ctx_new(&d->tls, opt->datadir, d->domain)) != NT_OK)
 		return rc;

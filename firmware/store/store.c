@@ -310,6 +310,11 @@ void store_close(struct store *st)
 	free(st);
 }
 
+int store_txn_writable(const struct store_txn *t)
+{
+	return t->write;
+}
+
 int store_begin(struct store *st, int write, struct store_txn **out)
 {
 	unsigned flags = write ? 0 : MDB_RDONLY;

@@ -26,6 +26,8 @@ void store_close(struct store *st);
 /* Begins a transaction (write when write is 1). A write transaction waits for another
  * process's writer to finish. */
 int  store_begin(struct store *st, int write, struct store_txn **out);
+/* 1 for a write transaction. */
+int  store_txn_writable(const struct store_txn *t);
 /* Commits and frees t. NT_ESTORE on failure (t is freed, its changes lost). */
 int  store_commit(struct store_txn *t);
 /* Aborts and frees t. NULL-safe. */

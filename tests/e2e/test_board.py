@@ -160,10 +160,13 @@ def test_factory_reset_from_the_button(daemon_factory, xmpp, tree):
 	key = (d.datadir / "tls" / "key.pem").read_bytes()
 	alice = xmpp.run(xmpp.login("alice"))
 
-	# A short press only logs (the setup code comes with the web page).
+	# A short press shows the setup code (natterctl shows the same one) and changes
+	# nothing else. (Reopening the first-run page comes with the web page.)
 	tree.press(1)
 	tree.press(0)
-	wait_log(d, "reset button: short press")
+	wait_log(d, "reset button: short press: the setup code is ")
+	code = re.search(r"the setup code is ([A-Z0-9]{4}-[A-Z0-9]{4})", d.log()).group(1)
+	assert natterctl(d.datadir, "setup-code").stdout.strip() == code
 	assert jid("alice") in natterctl(d.datadir, "list").stdout
 	assert not alice.gone.done()
 
@@ -187,6 +190,8 @@ def test_factory_reset_from_the_button(daemon_factory, xmpp, tree):
 	assert (d.datadir / "tls" / "key.pem").read_bytes() == key
 	tree.wait_led(SETUP, timeout=FACTORY_SHOW_S + 3.0)
 	assert d.log().count("reset button: short press") == 1	# the long press is not one
+	# The wipe took the setup code with the settings: the box has a new one.
+	assert natterctl(d.datadir, "setup-code").stdout.strip() != code
 
 	# The box is set up again from scratch.
 	natter.add_user(d.datadir, "carol", "carol-new-pw")

@@ -650,3 +650,20 @@ def test_settings_bad_values_are_refused_and_not_stored(tmp_path, name, value, m
 def test_settings_usage_errors_exit_2(tmp_path, args, message):
 	proc = fails(2, message, *args, datadir=tmp_path)
 	assert "usage: natterctl" in proc.stderr
+
+
+# The setup code -------------------------------------------------------------------------------
+
+def test_setup_code_is_made_once_and_kept(tmp_path):
+	d = tmp_path / "data"
+	adduser(d, "alice@localhost", "pw-alice-1")
+	code = ok("setup-code", datadir=d).stdout.strip()
+	assert re.fullmatch(r"[A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4}", code), code
+	assert ok("setup-code", datadir=d).stdout.strip() == code
+	# Internal: not a setting an admin sets.
+	assert "setup" not in ok("settings", datadir=d).stdout
+	fails(1, "no setting 'setup.code'", "get", "setup.code", datadir=d)
+
+
+def test_setup_code_needs_a_store(tmp_path):
+	fails(1, "no natter store", "setup-code", datadir=tmp_path)

@@ -1,5 +1,6 @@
 """natterctl changing accounts while natterd runs (both share the LMDB environment)."""
 import asyncio
+import re
 import time
 
 import natter
@@ -57,3 +58,16 @@ def test_deluser_closes_live_sessions(daemon, xmpp):
 	xmpp.run(after())
 	listed = natterctl(daemon.datadir, "list").stdout
 	assert jid("bob") not in listed, listed
+
+
+def test_unset_box_logs_its_setup_code(daemon_factory):
+	"""With no account yet natterd's log says the setup code (the one natterctl shows);
+	once there are accounts it does not repeat it."""
+	d = daemon_factory(users=False)
+	m = re.search(r"no accounts yet: the setup code is ([A-Z0-9]{4}-[A-Z0-9]{4})", d.log())
+	assert m, d.log()[-2000:]
+	assert natter.natterctl(d.datadir, "setup-code").stdout.strip() == m.group(1)
+	natter.add_user(d.datadir, "alice", natter.USERS["alice"])
+	d.stop()
+	d2 = daemon_factory.restart(d)
+	assert "setup code" not in d2.log()

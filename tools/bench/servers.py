@@ -15,6 +15,7 @@ start to the first accepted TCP connection on its c2s port.
 import glob
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -248,7 +249,9 @@ class Natterd(Server):
 	def argv(self):
 		return [str(self.build / "natterd"), "--datadir", str(self.data_dir()),
 			"--domain", DOMAIN, "--listen", "127.0.0.1", "--c2s-port", str(self.port),
-			"--c2s-tls-port", "0"]
+			"--c2s-tls-port", "0",
+			# As whoever runs the bench (root here), like the other two servers.
+			"--user", pwd.getpwuid(os.geteuid()).pw_name]
 
 	def version(self):
 		res = subprocess.run(["git", "describe", "--always", "--dirty"],

@@ -63,4 +63,5 @@ int ctl_settings(struct ctl *c);
 int ctl_get(struct ctl *c);
 int ctl_set(struct ctl *c);
 int ctl_unset(struct ctl *c);
+int ctl_setup_code(struct ctl *c);
 #endif

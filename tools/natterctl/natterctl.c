@@ -58,6 +58,7 @@ static const char usage_text[] =
 	"  set NAME VALUE\n"
 	"                change a setting (natterd uses it from its next start)\n"
 	"  unset NAME    back to the build's default\n"
+	"  setup-code    print the box's one-time setup code (the first-run page asks for it)\n"
 	"JID is a bare JID: user@domain. The password is asked on the terminal, or read as one\n"
 	"line from stdin. DIR defaults to $" CTL_DATADIR_ENV ", else " CTL_DEFAULT_DATADIR ".\n";
 
@@ -486,6 +487,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "get",     0, 0, ctl_get, 1 },
 	{ "set",     0, 0, ctl_set, 2 },
 	{ "unset",   0, 0, ctl_unset, 1 },
+	{ "setup-code", 0, 0, ctl_setup_code, 0 },
 };
 
 /* Arguments ------------------------------------------------------------------------------- */

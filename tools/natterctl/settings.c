@@ -7,6 +7,7 @@
 #include <string.h>
 #include "core/err.h"
 #include "core/settings.h"
+#include "core/setupcode.h"
 #include "tools/natterctl/ctl.h"
 
 /* The definition of c->args[0], or NULL after printing why not. */
@@ -131,5 +132,23 @@ int ctl_unset(struct ctl *c)
 	if ((rc = ctl_commit(t)) == 0)
 		printf("%s is back to the build's default (from natterd's next start)\n",
 		       def->name);
+	return rc;
+}
+
+/* The box's one-time setup code (made now when there is none). */
+int ctl_setup_code(struct ctl *c)
+{
+	char code[SETUP_CODE_LEN + 1];
+	struct store_txn *t;
+	int rc;
+
+	if ((rc = ctl_open(c, 0)) != 0 || (rc = ctl_begin(c, 1, &t)) != 0)
+		return rc;
+	if ((rc = setup_code_get(t, code)) != NT_OK) {
+		store_abort(t);
+		return ctl_fail("cannot make the setup code: %s", nt_strerror(rc));
+	}
+	if ((rc = ctl_commit(t)) == 0)
+		printf("%s\n", code);
 	return rc;
 }
