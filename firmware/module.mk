@@ -1,6 +1,5 @@
 core-srcs  := firmware/core/err.c firmware/core/log.c firmware/core/buf.c \
-              firmware/core/keycount.c firmware/core/settings.c \
-              firmware/core/setupcode.c
+              firmware/core/keycount.c firmware/core/settings.c
 xml-srcs   := firmware/xml/framer.c firmware/xml/xml.c
 jid-srcs   := firmware/xmpp/jid.c
 scram-srcs := firmware/xmpp/scram.c firmware/core/base64.c
@@ -10,7 +9,7 @@ tls-srcs   := firmware/tls/tls.c firmware/tls/cert.c
 
 natterd-srcs += $(core-srcs) $(xml-srcs) $(jid-srcs) $(scram-srcs) $(store-srcs) $(tls-srcs) \
                 firmware/core/main.c firmware/core/natterd.c firmware/core/board.c \
-                firmware/core/privs.c \
+                firmware/core/privs.c firmware/core/setupcode.c \
                 firmware/xmpp/c2s.c firmware/xmpp/sasl.c firmware/xmpp/router.c \
                 firmware/xmpp/stanza.c firmware/xmpp/message.c firmware/xmpp/presence.c \
                 firmware/xmpp/iq.c firmware/xmpp/disco.c firmware/xmpp/offline.c
