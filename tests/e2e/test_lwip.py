@@ -39,6 +39,23 @@ def lwip_daemon(factory, ifname, cidr, listen, *more):
 	return factory(extra=["--lwip-if", ifname, "--lwip-ip4", cidr, "--listen", listen, *more])
 
 
+def unplug_and_replug(d, name, cidr, host, while_gone=None):
+	"""Deletes the TAP device under d, then makes it again: d keeps running, finds it,
+	and a new login works."""
+	ip("link", "del", name)			# unplugged
+	wait_log(d, f"lost {name}")
+	time.sleep(1.5)				# a retry or two while it is gone
+	assert d.running()
+	if while_gone:
+		while_gone()
+	make_tap(name, cidr)			# plugged in again
+	wait_log(d, f"{name} is back")
+	b = natter.RawConn(d.c2s_port, cafile=d.cert, host=host)
+	b.login("alice", natter.USERS["alice"], resource="after")
+	ping(b, 2)
+	b.close()
+
+
 def test_unplugged_port_comes_back(daemon_factory):
 	make_tap("nt9", "10.79.0.1/24")
 	try:
@@ -47,18 +64,7 @@ def test_unplugged_port_comes_back(daemon_factory):
 		a.login("alice", natter.USERS["alice"], resource="before")
 		ping(a, 1)
 
-		ip("link", "del", "nt9")		# unplugged
-		wait_log(d, "lost nt9")
-		time.sleep(1.5)				# a retry or two while it is gone
-		assert d.running()
-		a.sock.close()
-
-		make_tap("nt9", "10.79.0.1/24")		# plugged in again
-		wait_log(d, "nt9 is back")
-		b = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.79.0.2")
-		b.login("alice", natter.USERS["alice"], resource="after")
-		ping(b, 2)
-		b.close()
+		unplug_and_replug(d, "nt9", "10.79.0.1/24", "10.79.0.2", a.sock.close)
 	finally:
 		ip("link", "del", "nt9", check=False)
 
@@ -73,14 +79,7 @@ def test_port_comes_back_after_root_is_dropped(unprivileged, daemon_factory):
 			"--lwip-if", "nt7", "--lwip-ip4", "10.82.0.2/24", "--listen", "10.82.0.2",
 			"--user", natter.UNPRIV_USER])
 		assert f"running as {natter.UNPRIV_USER}" in d.log()
-		ip("link", "del", "nt7")
-		wait_log(d, "lost nt7")
-		make_tap("nt7", "10.82.0.1/24")
-		wait_log(d, "nt7 is back")
-		a = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.82.0.2")
-		a.login("alice", natter.USERS["alice"], resource="after")
-		ping(a, 5)
-		a.close()
+		unplug_and_replug(d, "nt7", "10.82.0.1/24", "10.82.0.2")
 	finally:
 		ip("link", "del", "nt7", check=False)
 
