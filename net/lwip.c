@@ -48,6 +48,11 @@
 #define LW_BACKLOG      255
 #define LW_FRAMES_TURN  64	/* frames taken from the port per turn */
 #define LW_RETRY_MS     1000	/* a lost port is looked for this often */
+/* Debian builds lwIP with ARP_TABLE_SIZE 10: an office LAN has more hosts than that, and a
+ * full table makes lwIP ask again for a MAC before nearly every frame. natterd keeps its own
+ * cache of what ARP traffic on the port said, in front of lwIP's. */
+#define LW_ARP_SLOTS    1024	/* a power of two; twice the hosts of a big office */
+#define LW_ARP_TTL_MS   60000	/* then lwIP's own ARP asks again (and the answer is learnt) */
 
 enum { LW_ACCEPTED = 1, LW_READ = 2, LW_WRITE = 4, LW_GONE = 8 };
 
@@ -71,6 +76,12 @@ struct lw_conn {
 	unsigned eof : 1;
 };
 
+struct lw_arp {
+	uint32_t ip;			/* network byte order; 0: free */
+	uint8_t mac[6];
+	uint64_t seen;			/* loop ms */
+};
+
 struct lw_stack {
 	struct net_loop *loop;
 	struct ethdev *dev;
@@ -82,6 +93,7 @@ struct lw_stack {
 	int in_turn;			/* the loop's thread holds the core lock */
 	int netif_added;
 	unsigned long dropped;		/* frames lost for want of memory */
+	struct lw_arp arp[LW_ARP_SLOTS];
 	uint8_t frame[ETHDEV_FRAME_MAX];
 	uint8_t txframe[ETHDEV_FRAME_MAX];
 };
@@ -349,13 +361,75 @@ static err_t port_output(struct netif *nif, struct pbuf *p)
 	return rc == NT_OK || rc == NT_EAGAIN ? ERR_OK : ERR_IF;	/* TCP resends a drop */
 }
 
+/* The ARP cache: open addressing on the address, replacing the oldest of a short probe. */
+static struct lw_arp *arp_slot(struct lw_stack *st, uint32_t ip, int make)
+{
+	uint32_t h = (ip * 2654435761u) >> 22;	/* 10 bits: LW_ARP_SLOTS */
+	struct lw_arp *victim = NULL;
+
+	for (uint32_t i = 0; i < 8; i++) {
+		struct lw_arp *e = &st->arp[(h + i) & (LW_ARP_SLOTS - 1)];
+
+		if (e->ip == ip)
+			return e;
+		/* A free slot first, else the one least recently confirmed. */
+		if (victim == NULL || (victim->ip != 0 && (e->ip == 0 || e->seen < victim->seen)))
+			victim = e;
+	}
+	if (!make)
+		return NULL;
+	victim->ip = ip;
+	return victim;
+}
+
+/* Learns sender addresses from ARP requests and replies on the port (a client asking for the
+ * box's MAC tells its own first). */
+static void arp_learn(struct lw_stack *st, const uint8_t *f, size_t n)
+{
+	static const uint8_t eth_ip4[6] = { 0, 1, 8, 0, 6, 4 };	/* htype, ptype, hlen, plen */
+	struct lw_arp *e;
+	uint32_t ip;
+
+	if (n < 42 || f[12] != 0x08 || f[13] != 0x06 || memcmp(f + 14, eth_ip4, 6) != 0)
+		return;
+	memcpy(&ip, f + 28, 4);
+	if (ip == 0 || (f[22] & 1) || !ip4_addr_netcmp((ip4_addr_t *)&ip,
+	                                              netif_ip4_addr(&st->netif),
+	                                              netif_ip4_netmask(&st->netif)))
+		return;			/* a probe, a multicast MAC, or not on this link */
+	e = arp_slot(st, ip, 1);
+	memcpy(e->mac, f + 22, 6);
+	e->seen = net_now_ms(st->loop);
+}
+
+/* IPv4 output: the MAC from natterd's cache when it is fresh, else lwIP's ARP. */
+static err_t port_output4(struct netif *nif, struct pbuf *p, const ip4_addr_t *dst)
+{
+	struct lw_stack *st = nif->state;
+	const ip4_addr_t *hop = dst;
+	struct lw_arp *e;
+
+	if (ip4_addr_ismulticast(dst) || ip4_addr_isbroadcast(dst, nif))
+		return etharp_output(nif, p, dst);
+	if (!ip4_addr_netcmp(dst, netif_ip4_addr(nif), netif_ip4_netmask(nif))) {
+		if (ip4_addr_isany_val(*netif_ip4_gw(nif)))
+			return etharp_output(nif, p, dst);	/* it knows what to do */
+		hop = netif_ip4_gw(nif);
+	}
+	e = arp_slot(st, ip4_addr_get_u32(hop), 0);
+	if (e == NULL || net_now_ms(st->loop) - e->seen > LW_ARP_TTL_MS)
+		return etharp_output(nif, p, dst);
+	return ethernet_output(nif, p, (const struct eth_addr *)nif->hwaddr,
+	                       (const struct eth_addr *)e->mac, ETHTYPE_IP);
+}
+
 static err_t port_netif_init(struct netif *nif)
 {
 	struct lw_stack *st = nif->state;
 
 	nif->name[0] = 'n';
 	nif->name[1] = 't';
-	nif->output = etharp_output;
+	nif->output = port_output4;
 	nif->output_ip6 = ethip6_output;
 	nif->linkoutput = port_output;
 	nif->mtu = 1500;
@@ -382,6 +456,7 @@ static void port_ready(struct net_loop *l, struct net_watch *w, uint32_t events)
 			port_lost(st);
 			return;
 		}
+		arp_learn(st, st->frame, (size_t)n);
 		if ((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) == NULL) {
 			st->dropped++;
 			continue;

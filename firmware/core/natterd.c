@@ -271,7 +271,7 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	net_set_before_sleep(d->loop, natterd_before_sleep, d);
 	if ((rc = board_start(d)) != NT_OK)
 		return rc;
-	return privs_drop(opt->user, opt->datadir, opt->use_lwip);	/* last: all is open */
+	return privs_drop(opt->user, opt->datadir, d->opt.use_lwip);	/* last: all is open */
 }
 
 int natterd_run(struct natterd *d)

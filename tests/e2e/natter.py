@@ -440,14 +440,15 @@ class RawConn:
 	STARTTLS) to exercise the daemon's framer across reads."""
 
 	def __init__(self, port, *, cafile=None, direct_tls=False, alpn=None, trickle=False,
-		     domain=DOMAIN, host=None):
+		     domain=DOMAIN, host=None, source=None):
 		self.domain = domain
 		self.cafile = cafile
 		self.trickle = trickle
 		self.buf = b""
 		self.seen = b""  # everything ever received, for assertion messages
 		self.eof = False
-		self.sock = socket.create_connection((host or HOST, port), timeout=TIMEOUT)
+		self.sock = socket.create_connection((host or HOST, port), timeout=TIMEOUT,
+						     source_address=(source, 0) if source else None)
 		self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 		if direct_tls:
 			ctx = client_tls_context(cafile)

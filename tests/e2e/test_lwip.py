@@ -3,6 +3,7 @@ on lwIP (`make e2e-lwip`): a port that is unplugged and comes back, the raw-Ethe
 driver on one end of a veth pair, and IPv6. Runs only inside the namespace that
 tests/e2e/lwip-netns.sh makes (conftest.py leaves it out elsewhere)."""
 import re
+import socket
 import subprocess
 import time
 
@@ -161,3 +162,42 @@ def test_network_comes_from_the_settings(daemon_factory, tmp_path):
 		assert "net lwip: tap nt6, 10.84.0.4/24" in d2.log()
 	finally:
 		ip("link", "del", "nt6", check=False)
+
+
+def test_many_lan_hosts_do_not_make_it_ask_for_macs_again(daemon_factory):
+	"""Debian's lwIP remembers 10 MACs; an office LAN has more hosts. natterd keeps its own
+	cache of what ARP said, so 16 hosts talking at once cost no further ARP requests."""
+	make_tap("nt5", "10.85.0.1/24")
+	hosts = [f"10.85.0.{i}" for i in range(101, 117)]
+	for h in hosts:
+		ip("addr", "add", f"{h}/24", "dev", "nt5")
+	watch = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+	try:
+		watch.bind(("nt5", 0))
+		watch.settimeout(0.2)
+		d = lwip_daemon(daemon_factory, "nt5", "10.85.0.2/24", "10.85.0.2")
+		mac = bytes.fromhex(re.search(r"MAC ([0-9a-f:]{17})", d.log()).group(1)
+				    .replace(":", ""))
+		conns = []
+		for i, h in enumerate(hosts):
+			c = natter.RawConn(d.c2s_port, cafile=d.cert, host="10.85.0.2", source=h)
+			c.login("alice", natter.USERS["alice"], resource=f"host{i}", presence=False)
+			conns.append(c)
+		asked = 0
+		for n in range(5):			# rounds of traffic from every host
+			for i, c in enumerate(conns):
+				ping(c, 100 * n + i)
+		while True:				# ARP requests natterd sent meanwhile
+			try:
+				f = watch.recv(2048)
+			except TimeoutError:
+				break
+			if f[6:12] == mac and f[20:22] == b"\x00\x01":
+				asked += 1
+		# lwIP may ask once for a host it had to evict before the cache knew it.
+		assert asked <= len(hosts), f"{asked} ARP requests for {len(hosts)} hosts"
+		for c in conns:
+			c.close()
+	finally:
+		watch.close()
+		ip("link", "del", "nt5", check=False)

@@ -11,7 +11,8 @@ The scenarios are the same for all three, in this order: startup time, idle sess
 several sizes (memory per session), logins, chat at full speed and at lighter loads (latency
 against load), roster, reconnect, churn (memory before and after), chat again. The results go
 to OUT/report.md, OUT/report.json and OUT/*.svg (report.py).
-Talks to 127.0.0.1 only. Every generator run is bounded in time.
+Talks to 127.0.0.1 only, and to natterd-lwip over a TAP device in the network namespace
+that tools/bench/netns.sh makes. Every generator run is bounded in time.
 """
 import argparse
 import json
@@ -80,7 +81,8 @@ class Generator:
 	def argv(self, srv, scenario, opts, seconds, first, users):
 		pin = ["taskset", "-c", str(GEN_CPU)] if (os.cpu_count() or 1) > 1 else []
 		timed = ["--seconds", str(seconds)] if seconds else []
-		return [*pin, str(self.binary), "--host", "127.0.0.1", "--port", str(srv.port),
+		src = ["--source-base", srv.source_base] if srv.source_base else []
+		return [*pin, str(self.binary), "--host", srv.host, *src, "--port", str(srv.port),
 			"--tls", "starttls", "--domain", servers.DOMAIN, "--user-prefix", PREFIX,
 			"--password", PASSWORD, "--first", str(first), "--users", str(users),
 			"--mech", "SCRAM-SHA-1", "--procs", "1", "--sources", str(SOURCES), *timed,
@@ -338,7 +340,7 @@ def raise_fd_limit(need):
 def main():
 	ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 	ap.add_argument("--quick", action="store_true", help="tiny sizes, short runs")
-	ap.add_argument("--servers", default=",".join(servers.ALL))
+	ap.add_argument("--servers", default=",".join(servers.DEFAULT))
 	ap.add_argument("--build", default=str(REPO / "build"))
 	ap.add_argument("--out", default=None, help="default BUILD/bench")
 	ap.add_argument("--load", default=None, help="default BUILD/natter-load")
@@ -350,6 +352,9 @@ def main():
 	for n in names:
 		if n not in servers.ALL:
 			ap.error(f"unknown server {n}")
+		if n == "natterd-lwip" and not servers.IN_NETNS:
+			ap.error("natterd-lwip runs only in the network namespace of "
+				 "tools/bench/netns.sh (make bench)")
 	load = Path(a.load) if a.load else build / "natter-load"
 	if not load.exists():
 		ap.error(f"{load} is missing: make {load}")

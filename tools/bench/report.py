@@ -233,11 +233,16 @@ def markdown(meta, results, sizes, plots):
 	names = list(results)
 	labels = {n: r.get("label", n) for n, r in results.items()}
 	s = meta["settings"]
+	lwip = ("natterd on lwIP runs on its own TCP/IP stack over a TAP device (the same "
+		"binary, `--net lwip`); its clients' kernel TCP runs on the generator's CPU, "
+		"while over loopback the kernel does both ends' TCP on whichever CPU sends. "
+		if "natterd-lwip" in results else "")
 	md = ["# natter benchmark: natterd, Prosody and ejabberd side by side", "",
 	      f"{meta['plan']} run of {meta['date']}, {meta['wall_s']:.0f} s. "
 	      f"{meta['cpus']} CPUs ({meta['cpu_model']}), Linux {meta['kernel']}. Each server "
 	      f"pinned to CPU {meta['server_cpu']}, the generator (natter-load, one process) to "
-	      f"CPU {meta['generator_cpu']}: every figure is per core. Loopback only; "
+	      f"CPU {meta['generator_cpu']}: every figure is per core. {lwip}"
+	      f"{'Otherwise l' if lwip else 'L'}oopback only; "
 	      f"connections from {meta['sources']} source addresses. {s['users']} accounts on "
 	      f"each server (and {s['roster']['groups'] * (s['roster']['contacts'] + 1)} more "
 	      "for the roster scenario, in groups with mutual subscriptions), SCRAM with 4096 "

@@ -67,6 +67,8 @@ class Server:
 	"""One private instance. Subclasses fill in the server-specific parts."""
 	name = "?"
 	label = "?"
+	host = "127.0.0.1"	# where clients reach it
+	source_base = None	# the generator's first source address (None: its default)
 
 	def __init__(self, root, users, prefix, password, cpu=None, log=print):
 		self.root = Path(root).resolve()
@@ -181,7 +183,8 @@ class Server:
 					     env=self.env(), cwd=self.run_dir,
 					     start_new_session=True)
 		try:
-			return measure.wait_port(self.port, t0, timeout, alive=self.alive)
+			return measure.wait_port(self.port, t0, timeout, alive=self.alive,
+						 host=self.host)
 		except TimeoutError as e:
 			self.stop()
 			raise SetupError(f"{self.name}: {e}; see {self.logfile.name}") from None
@@ -278,6 +281,21 @@ class Natterd(Server):
 # Prosody ----------------------------------------------------------------------------------
 
 PROSODY_MODULES = ("roster", "saslauth", "tls", "disco", "ping", "offline", "register", "posix")
+
+
+class NatterdLwip(Natterd):
+	"""natterd on its own TCP/IP stack (lwIP) over the TAP device nt0 that netns.sh makes:
+	natterd at 10.77.0.2, the generator from 10.77.0.101 .. 116 on the kernel's side."""
+	name = "natterd-lwip"
+	label = "natterd on lwIP"
+	host = "10.77.0.2"
+	source_base = "10.77.0.101"
+
+	def argv(self):
+		argv = super().argv()
+		argv[argv.index("--listen") + 1] = self.host
+		return [*argv, "--net", "lwip", "--lwip-driver", "tap", "--lwip-if", "nt0",
+			"--lwip-ip4", f"{self.host}/24"]
 
 
 def _prosody_account(args):
@@ -475,6 +493,8 @@ def make(name, root, users, prefix, password, build, cpu=None, log=print):
 	kw = {"cpu": cpu, "log": log}
 	if name == "natterd":
 		return Natterd(root, users, prefix, password, build, **kw)
+	if name == "natterd-lwip":
+		return NatterdLwip(root, users, prefix, password, build, **kw)
 	if name == "prosody":
 		return Prosody(root, users, prefix, password, **kw)
 	if name == "ejabberd":
@@ -482,4 +502,7 @@ def make(name, root, users, prefix, password, build, cpu=None, log=print):
 	raise ValueError(f"unknown server {name}")
 
 
-ALL = ("natterd", "prosody", "ejabberd")
+ALL = ("natterd", "prosody", "ejabberd", "natterd-lwip")
+# natterd-lwip needs the network namespace of tools/bench/netns.sh (make bench runs in one).
+IN_NETNS = os.environ.get("NATTER_BENCH_NETNS") == "1"
+DEFAULT = ALL if IN_NETNS else ALL[:3]

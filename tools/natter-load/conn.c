@@ -88,8 +88,9 @@ static void conn_events(struct xc *c, uint32_t ev)
 		c->ev = ev;
 }
 
-/* Spreads connections over 127.0.0.1 .. 127.0.0.N (--sources N), each address with its own
- * ephemeral ports and its own per-address limits on the server. */
+/* Spreads connections over N source addresses from --source-base (127.0.0.1 .. 127.0.0.N by
+ * default; --sources N), each address with its own ephemeral ports and its own per-address
+ * limits on the server. */
 static int conn_bind_source(struct xc *c, int fd)
 {
 	struct gen *g = c->g;
@@ -98,7 +99,7 @@ static int conn_bind_source(struct xc *c, int fd)
 
 	if (g->sources <= 1)
 		return 0;
-	src.sin_addr.s_addr = htonl(INADDR_LOOPBACK + (uint32_t)(g->nconn % g->sources));
+	src.sin_addr.s_addr = htonl(g->source_base + (uint32_t)(g->nconn % g->sources));
 	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	return bind(fd, (struct sockaddr *)&src, sizeof(src));
 }

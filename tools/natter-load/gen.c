@@ -6,6 +6,7 @@
  * restarted) earlier in the same batch finds it idle or queued and is ignored.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,18 @@ static int gen_resolve(struct gen *g)
 	g->sources = g->o->sources;
 	if (g->sources == 0)
 		g->sources = (ntohl(g->dst.sin_addr.s_addr) >> 24) == 127 ? 16 : 1;
+	g->source_base = INADDR_LOOPBACK;
+	if (g->o->source_base != NULL) {
+		struct in_addr a;
+
+		if (inet_pton(AF_INET, g->o->source_base, &a) != 1) {
+			log_err("natter-load: --source-base %s is not an IPv4 address",
+				g->o->source_base);
+			freeaddrinfo(res);
+			return NT_EINVAL;
+		}
+		g->source_base = ntohl(a.s_addr);
+	}
 	freeaddrinfo(res);
 	return NT_OK;
 }

@@ -27,6 +27,7 @@ enum ld_scen { SC_REGISTER, SC_IDLE, SC_LOGINS, SC_CHAT, SC_ROSTER, SC_RECONNECT
 
 struct ld_opts {
 	const char *host, *domain, *prefix, *password;
+	const char *source_base;	/* first source address; NULL: 127.0.0.1 */
 	uint16_t port;
 	enum ld_tls tls;
 	enum ld_mech mech;
@@ -277,6 +278,7 @@ struct gen {
 	struct xc *all;			/* every xc_init'ed client, for deadlines */
 	unsigned long nconn;		/* connections opened (source address spreading) */
 	unsigned sources;		/* source addresses to spread over (1: none) */
+	uint32_t source_base;		/* the first of them, host byte order */
 	unsigned logged;		/* failures logged so far */
 };
 

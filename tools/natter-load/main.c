@@ -33,6 +33,7 @@ static const char usage[] =
 	"  --seconds S (10; 0: the default, and churn bounded by --cycles alone)\n"
 	"  --timeout S (30, per step)  --ramp N (64 connection setups at once)\n"
 	"  --sources N (0: 16 on loopback, else 1): connect from 127.0.0.1 .. 127.0.0.N\n"
+	"  --source-base ADDR (127.0.0.1): the first source address, the others follow it\n"
 	"  -v (debug log)\n"
 	"scenarios:\n"
 	"  register                      XEP-0077 in-band registration of every account\n"
@@ -86,7 +87,7 @@ static int parse_opts(int argc, char **argv, struct ld_opts *o)
 		{ "domain", 1, 0, 'd' }, { "user-prefix", 1, 0, 'u' }, { "password", 1, 0, 'w' },
 		{ "first", 1, 0, 'f' }, { "users", 1, 0, 'n' }, { "mech", 1, 0, 'm' },
 		{ "procs", 1, 0, 'P' }, { "seconds", 1, 0, 's' }, { "timeout", 1, 0, 'T' },
-		{ "ramp", 1, 0, 'r' }, { "sources", 1, 0, 'S' }, { "sessions", 1, 0, 'N' },
+		{ "ramp", 1, 0, 'r' }, { "sources", 1, 0, 'S' }, { "source-base", 1, 0, 'B' }, { "sessions", 1, 0, 'N' },
 		{ "hold", 1, 0, 'h' }, { "conc", 1, 0, 'c' }, { "pairs", 1, 0, 'a' },
 		{ "window", 1, 0, 'W' }, { "size", 1, 0, 'b' }, { "contacts", 1, 0, 'k' },
 		{ "cycles", 1, 0, 'C' }, { "verbose", 0, 0, 'v' }, { "help", 0, 0, '?' },
@@ -133,6 +134,7 @@ static int parse_opts(int argc, char **argv, struct ld_opts *o)
 		case 'T': bad |= parse_uint(optarg, 1, 3600, &o->timeout); break;
 		case 'r': bad |= parse_uint(optarg, 1, 100000, &o->ramp); break;
 		case 'S': bad |= parse_uint(optarg, 0, 250, &o->sources); break;
+		case 'B': o->source_base = optarg; break;
 		case 'N': bad |= parse_uint(optarg, 1, 10000000, &sessions); break;
 		case 'h': bad |= parse_uint(optarg, 0, 86400, &o->hold); break;
 		case 'c': bad |= parse_uint(optarg, 1, 1000000, &o->conc); break;
