@@ -134,7 +134,9 @@ class Daemon:
 		self.datadir = Path(datadir)
 		self.domain = domain
 		self.c2s_port = free_port() if c2s_port is None else c2s_port
-		self.tls_port = free_port() if tls_port is None else tls_port
+		self.tls_port = tls_port
+		while self.tls_port is None or self.tls_port == self.c2s_port:
+			self.tls_port = free_port()	# two draws can give the same port
 		self.extra = list(extra)
 		self.proc = None
 		self.returncode = None
