@@ -306,6 +306,8 @@ def sizes(insts):
 	"""Stripped binaries (natterd) and installed sizes of the packages of each server."""
 	roots = {}
 	for s in insts:
+		if s.same_as:	# the same software as another column: counted once
+			continue
 		try:
 			roots[s.name] = s.packages()
 		except (OSError, subprocess.SubprocessError) as e:
@@ -316,7 +318,8 @@ def sizes(insts):
 	for s in insts:
 		bins = {k: measure.stripped_size(v) for k, v in s.binaries().items()
 			if Path(v).exists()}
-		p = pk[s.name]
+		p = pk.get(s.same_as or s.name) or {"roots": [], "roots_kib": 0,
+						      "unique_packages": [], "unique_kib": 0}
 		out[s.name] = {"binaries_bytes": bins, **p}
 		if bins:	# natterd: its own files, plus the libraries only it needs
 			out[s.name]["own_kib"] = round(sum(bins.values()) / 1024, 1)

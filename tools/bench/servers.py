@@ -69,6 +69,7 @@ class Server:
 	label = "?"
 	host = "127.0.0.1"	# where clients reach it
 	source_base = None	# the generator's first source address (None: its default)
+	same_as = None		# the name of the column with the same software (sizes count once)
 
 	def __init__(self, root, users, prefix, password, cpu=None, log=print):
 		self.root = Path(root).resolve()
@@ -290,6 +291,7 @@ class NatterdLwip(Natterd):
 	label = "natterd on lwIP"
 	host = "10.77.0.2"
 	source_base = "10.77.0.101"
+	same_as = "natterd"
 
 	def argv(self):
 		argv = super().argv()
