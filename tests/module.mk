@@ -100,7 +100,7 @@ e2e-lwip:
 	$(call host-only,e2e-lwip)
 else
 e2e-lwip: all
-	$(Q)NATTER_BUILD=$(abspath $(O)) unshare -n bash tests/e2e/lwip-netns.sh \
+	$(Q)NATTER_BUILD=$(abspath $(O)) unshare -n bash tools/lwip-netns.sh \
 		$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(E2E_ARGS)
 endif
 
@@ -117,7 +117,7 @@ asan:
 	$(Q)NATTER_BUILD=$(abspath $(O))/asan NATTER_SANITIZED=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		unshare -n bash tests/e2e/lwip-netns.sh \
+		unshare -n bash tools/lwip-netns.sh \
 		$(PY) -m pytest -q -p no:cacheprovider tests/e2e $(E2E_ARGS)
 	$(Q)NATTER_BUILD=$(abspath $(O))/asan NATTER_SANITIZED=1 \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66 \

@@ -54,7 +54,7 @@ SLOW = _slow()
 DOMAIN = "localhost"
 UNPRIV_USER = "natter-e2e"	# the unprivileged user natterd drops to in test_privs/test_lwip
 # NATTER_NET=lwip runs every daemon on its own TCP/IP stack (lwIP) on the TAP device
-# NATTER_LWIP_IF, which tests/e2e/lwip-netns.sh makes in a network namespace of its own;
+# NATTER_LWIP_IF, which tools/lwip-netns.sh makes in a network namespace of its own;
 # clients then reach the daemon at HOST instead of loopback.
 NET = os.environ.get("NATTER_NET", "epoll")
 LWIP_IF = os.environ.get("NATTER_LWIP_IF", "nt0")

@@ -1,7 +1,7 @@
 """natterd on its own TCP/IP stack (lwIP), beyond what the whole suite checks when it runs
 on lwIP (`make e2e-lwip`): a port that is unplugged and comes back, the raw-Ethernet
 driver on one end of a veth pair, and IPv6. Runs only inside the namespace that
-tests/e2e/lwip-netns.sh makes (conftest.py leaves it out elsewhere)."""
+tools/lwip-netns.sh makes (conftest.py leaves it out elsewhere)."""
 import re
 import socket
 import subprocess

@@ -12,7 +12,7 @@ several sizes (memory per session), logins, chat at full speed and at lighter lo
 against load), roster, reconnect, churn (memory before and after), chat again. The results go
 to OUT/report.md, OUT/report.json and OUT/*.svg (report.py).
 Talks to 127.0.0.1 only, and to natterd-lwip over a TAP device in the network namespace
-that tools/bench/netns.sh makes. Every generator run is bounded in time.
+that tools/lwip-netns.sh makes. Every generator run is bounded in time.
 """
 import argparse
 import json
@@ -357,7 +357,7 @@ def main():
 			ap.error(f"unknown server {n}")
 		if n == "natterd-lwip" and not servers.IN_NETNS:
 			ap.error("natterd-lwip runs only in the network namespace of "
-				 "tools/bench/netns.sh (make bench)")
+				 "tools/lwip-netns.sh (make bench)")
 	load = Path(a.load) if a.load else build / "natter-load"
 	if not load.exists():
 		ap.error(f"{load} is missing: make {load}")

@@ -505,6 +505,6 @@ def make(name, root, users, prefix, password, build, cpu=None, log=print):
 
 
 ALL = ("natterd", "prosody", "ejabberd", "natterd-lwip")
-# natterd-lwip needs the network namespace of tools/bench/netns.sh (make bench runs in one).
+# natterd-lwip needs the network namespace of tools/lwip-netns.sh (make bench runs in one).
 IN_NETNS = os.environ.get("NATTER_BENCH_NETNS") == "1"
 DEFAULT = ALL if IN_NETNS else ALL[:3]
