@@ -92,7 +92,7 @@ struct lw_stack {
 	struct net_timer *retry;
 	int in_turn;			/* the loop's thread holds the core lock */
 	int netif_added;
-	unsigned long dropped;		/* frames lost for want of memory */
+	uint64_t drop_logged;		/* when a frame lost for want of memory was logged */
 	struct lw_arp arp[LW_ARP_SLOTS];
 	uint8_t frame[ETHDEV_FRAME_MAX];
 	uint8_t txframe[ETHDEV_FRAME_MAX];
@@ -458,7 +458,9 @@ static void port_ready(struct net_loop *l, struct net_watch *w, uint32_t events)
 		}
 		arp_learn(st, st->frame, (size_t)n);
 		if ((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) == NULL) {
-			st->dropped++;
+			if (net__log_due(l, &st->drop_logged))
+				log_warn("net lwip: out of memory; dropping frames from %s",
+				         ethdev_name(st->dev));
 			continue;
 		}
 		(void)pbuf_take(p, st->frame, (u16_t)n);	/* p holds n bytes */

@@ -64,19 +64,12 @@ static const char *board_pick(const char *opt, const char *dflt)
 	return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-static int board_any_account(const struct account *a, void *arg)
-{
-	(void)a;
-	*(int *)arg = 1;
-	return 1;			/* one is enough */
-}
-
 /* "setup needed" while there is no account, else "running". */
 static void board_led_update(struct board *b)
 {
 	struct store_txn *t;
 	uint64_t gen;
-	int any = 0, rc;
+	int any;
 	enum led_state s;
 
 	if (b->led == NULL || b->factory_show != NULL)
@@ -85,11 +78,9 @@ static void board_led_update(struct board *b)
 		return;			/* the store logged why; try again next time */
 	if (b->gen_known && gen == b->accounts_gen)
 		return;
-	rc = store_account_each(t, board_any_account, &any);
-	if (rc < 0 && rc != NT_ESTORE)
+	if ((any = store_accounts_any(t)) < 0)
 		return;
-	/* A record that does not decode is still an account someone made. */
-	s = any || rc == NT_ESTORE ? LED_RUNNING : LED_SETUP;
+	s = any ? LED_RUNNING : LED_SETUP;	/* a record that does not decode counts too */
 	b->accounts_gen = gen;
 	b->gen_known = 1;
 	if (led_get(b->led) != s)

@@ -135,32 +135,22 @@ static int natterd_domain(struct natterd *d, const char *domain)
 	return rc;
 }
 
-static int natterd_any_account(const struct account *a, void *arg)
-{
-	(void)a;
-	*(int *)arg = 1;
-	return 1;			/* one is enough */
-}
-
 /* A box nobody has set up yet says how in its log: with the setup code. */
 static void natterd_setup_hint(struct store_txn *t)
 {
 	char code[SETUP_CODE_LEN + 1];
-	int any = 0, rc = store_account_each(t, natterd_any_account, &any);
 
-	if (any || rc == NT_ESTORE)	/* a record that does not decode is an account too */
-		return;
-	if (setup_code_get(t, code) == NT_OK)
+	if (store_accounts_any(t) == 0 && setup_code_get(t, code) == NT_OK)
 		log_info("natterd: no accounts yet: the setup code is %s (also: natterctl "
 		         "setup-code, or a short press of the reset button)", code);
 }
 
 /* The build's network defaults; the lwIP ones exist only in builds with lwIP. */
 #if defined(CONFIG_NET_LWIP) || defined(CONFIG_NET_BOTH)
-#define NET_DEFAULTS { "lwip", CONFIG_NT_LWIP_DRIVER, CONFIG_NT_LWIP_IFNAME, \
+#define NET_DEFAULTS { NULL, CONFIG_NT_LWIP_DRIVER, CONFIG_NT_LWIP_IFNAME, \
                        CONFIG_NT_LWIP_IP4, CONFIG_NT_LWIP_GW4, CONFIG_NT_LWIP_IP6 }
 #else
-#define NET_DEFAULTS { "epoll", "tap", "", "", "", "" }
+#define NET_DEFAULTS { NULL, "tap", "", "", "", "" }
 #endif
 
 /* One network option: the command line's, else the store's setting (checked), else the
@@ -192,7 +182,7 @@ static const char *natterd_net_value(struct natterd *d, struct store_txn *t, int
 
 static void natterd_net_settings(struct natterd *d)
 {
-	static const char *const dflt[6] = NET_DEFAULTS;
+	static const char *const dflt[6] = NET_DEFAULTS;	/* [0]: from Kconfig below */
 	struct net_lwip_cfg *c = &d->opt.lwip;
 	struct store_txn *t = natterd_txn(d);
 	const char *stack;

@@ -269,6 +269,14 @@ int store_accounts_check(struct store_txn *t, store_problem_fn *fn, void *arg, s
 	return accounts_walk(t, NULL, arg, fn, n, bad);
 }
 
+int store_accounts_any(struct store_txn *t)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->txn, t->st->dbi[TBL_ACCOUNTS], &st);
+
+	return rc == 0 ? st.ms_entries > 0 : store_fail(t, "accounts count", rc);
+}
+
 int store_accounts_generation(struct store_txn *t, uint64_t *out)
 {
 	MDB_val k = { sizeof(STORE_META_ACCOUNTS_GEN) - 1, STORE_META_ACCOUNTS_GEN }, v;

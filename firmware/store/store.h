@@ -52,6 +52,9 @@ typedef int store_account_fn(const struct account *a, void *arg); /* non-zero st
 /* In bare JID byte order. Returns fn's non-zero value when it stopped; NT_ESTORE at a record
  * that does not decode. fn must not change the accounts table. */
 int store_account_each(struct store_txn *t, store_account_fn *fn, void *arg);
+/* 1 when the accounts table holds any record (decoded or not), 0 when empty; or the store's
+ * error. */
+int store_accounts_any(struct store_txn *t);
 /* Bumped by every put and del; natterd polls it to notice natterctl's changes. */
 int store_accounts_generation(struct store_txn *t, uint64_t *out);
 
