@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages natter's build and tests need. Quick when all are present.
+# Installs the Debian packages natter's build and tests need, and the browser test's npm
+# package (playwright-core, into tests/browser/node_modules). Quick when all are present.
 #   bash tools/deps.sh          the build and `make test`
 #   bash tools/deps.sh bench    also Prosody and ejabberd (the side-by-side anchors of
 #                               `make bench`), gnuplot for its plots, linux-perf when available
@@ -16,7 +17,21 @@ pkgs=(
 	liblwip-dev ethtool
 	python3 python3-kconfiglib python3-slixmpp python3-pytest
 	profanity tmux openssl valgrind procps iproute2
+	chromium
 )
+# The browser test drives chromium with Playwright under Node.js. A fresh Debian has neither
+# node nor npm: Debian's nodejs and npm bring them. A machine with Node.js from elsewhere
+# (nodesource's nodejs, npm bundled) keeps it: Debian's npm conflicts with that nodejs.
+command -v node >/dev/null || pkgs+=(nodejs)
+if ! command -v npm >/dev/null; then
+	if dpkg-query -W -f='${Status} ${Version}\n' nodejs 2>/dev/null |
+		grep -q '^install ok installed .*nodesource'; then
+		echo "deps: nodesource's nodejs is installed without its npm, and Debian's npm" \
+			"conflicts with it: reinstall nodesource's nodejs (it bundles npm)" >&2
+		exit 1
+	fi
+	pkgs+=(npm)
+fi
 # Services the bench packages ship; Debian would start them on install.
 services=()
 optional=()
@@ -75,7 +90,26 @@ missing=()
 for p in "${pkgs[@]}"; do
 	installed "$p" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# playwright-core as tests/browser/package-lock.json pins it, into tests/browser/node_modules;
+# npm ci runs again only when the lock changed since the last install (the stamp is a copy of
+# it). Playwright never downloads a browser of its own: the test uses Debian's chromium.
+browser_modules() {
+	local dir stamp
+	dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)
+	stamp=$dir/node_modules/.natter-lock
+	if [ -f "$dir/node_modules/playwright-core/package.json" ] &&
+		cmp -s "$dir/package-lock.json" "$stamp"; then
+		return 0
+	fi
+	echo "deps: npm ci in tests/browser (playwright-core)"
+	(cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+	cp "$dir/package-lock.json" "$stamp"
+}
+
+if [ ${#missing[@]} -eq 0 ]; then
+	browser_modules
+	exit 0
+fi
 # Optional packages are tried along with a real install only, so a machine without them
 # does not pay for an apt-get update on every run.
 want_optional=()
@@ -167,3 +201,5 @@ for s in "${new_services[@]}"; do
 		epmd -kill >/dev/null 2>&1 || true
 	fi
 done
+
+browser_modules

@@ -10,7 +10,10 @@ cat <<MSG
 
   natter is starting for the domain "localhost"; its data lives in $data.
 
-  1. In another terminal, add an account (you will be asked for a password):
+  1. Open https://localhost:5281/ in a browser (accept the self-signed certificate: its
+     fingerprint is on the page and in the log below), type the setup code from the log
+     below, and make the admin account. Or, in another terminal, add an account (you will
+     be asked for a password):
        $exec_prefix$build/natterctl --datadir $data adduser alice@localhost
   2. Point an XMPP client (Gajim, Profanity, Dino, ...) at it:
        account   alice@localhost

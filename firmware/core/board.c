@@ -15,6 +15,7 @@
 #include "drivers/watchdog.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "web/web.h"
 #include "xmpp/c2s.h"
 
 /* String symbols exist only when their driver is enabled; the numbers then have the same
@@ -109,8 +110,7 @@ static void board_factory_shown(struct net_loop *l, void *arg)
 	board_led_update(b);
 }
 
-/* Shows the setup code to whoever has the box. (Reopening the first-run page for ten
- * minutes belongs to the web page, which is not built yet.) */
+/* Shows the setup code to whoever has the box and opens the first-run page for a while. */
 static void board_short_press(void *arg)
 {
 	struct natterd *d = arg;
@@ -122,6 +122,7 @@ static void board_short_press(void *arg)
 		log_info("reset button: short press: the setup code is %s", code);
 	else
 		log_err("reset button: short press: no setup code: %s", nt_strerror(rc));
+	web_setup_reopen(d);
 }
 
 /* The button was held: wipe what the users made, keep the box's identity (certificate). */

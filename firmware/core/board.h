@@ -6,8 +6,8 @@
  *     stopped on a failure) and factory reset; it is off after a clean stop;
  *   - the watchdog is petted from the event loop, so a stuck loop resets the board, and is
  *     disarmed on every orderly exit;
- *   - the reset button: a short press is logged (it will show the setup code), holding it is a
- *     factory reset (accounts, offline messages and settings wiped, sessions closed, the TLS
+ *   - the reset button: a short press logs the setup code and opens the first-run page for
+ *     the setup window (web/web.h); holding it is a factory reset (accounts, offline messages and settings wiped, sessions closed, the TLS
  *     certificate kept).
  * Each part is used when Kconfig enables it or an option names it; a part that is missing is
  * logged by its driver and natterd runs without it.

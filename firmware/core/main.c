@@ -18,6 +18,10 @@ static void usage(FILE *f)
 		"  --listen ADDR            listen on this address only (default: all)\n"
 		"  --c2s-port N             STARTTLS client port (default %d, 0 = off)\n"
 		"  --c2s-tls-port N         direct TLS client port (default %d, 0 = off)\n"
+		"  --https-port N           the web page (default %d, 0 = off)\n"
+		"  --http-port N            sends browsers on to HTTPS (default %d, 0 = off)\n"
+		"  --setup-window-s N       a short press of the reset button opens the\n"
+		"                           first-run page this long (default %d)\n"
 		"  --handshake-timeout-ms N time allowed to log in (default %d)\n"
 		"  --idle-timeout-ms N      time a silent session lives (default %d)\n"
 		"  --tls-sleep-ms N         idle time before TLS buffers are freed (default %d)\n"
@@ -37,7 +41,8 @@ static void usage(FILE *f)
 		"  --button PATH            reset button input device (\"\" = none)\n"
 		"  --button-hold-ms N       hold time of the button for a factory reset\n"
 		"  -v, --verbose            debug logging\n",
-		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
+		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HTTPS_PORT,
+		CONFIG_NT_HTTP_PORT, CONFIG_NT_SETUP_WINDOW_S, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
 		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_USER);
 }
 
@@ -59,7 +64,7 @@ enum {
 	OPT_DATADIR = 256, OPT_DOMAIN, OPT_LISTEN, OPT_C2S, OPT_C2S_TLS, OPT_HS, OPT_IDLE,
 	OPT_TLS_SLEEP, OPT_USER, OPT_NET, OPT_LWIP_DRIVER, OPT_LWIP_IF, OPT_LWIP_IP4, OPT_LWIP_GW4,
 	OPT_LWIP_IP6, OPT_SYS_ROOT, OPT_WATCHDOG, OPT_WATCHDOG_S, OPT_LED, OPT_BUTTON,
-	OPT_BUTTON_HOLD,
+	OPT_BUTTON_HOLD, OPT_HTTPS, OPT_HTTP, OPT_SETUP_WINDOW,
 };
 
 static int parse_args(int argc, char **argv, struct natterd_opts *o)
@@ -70,6 +75,9 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "c2s-port", required_argument, NULL, OPT_C2S },
 		{ "c2s-tls-port", required_argument, NULL, OPT_C2S_TLS },
+		{ "https-port", required_argument, NULL, OPT_HTTPS },
+		{ "http-port", required_argument, NULL, OPT_HTTP },
+		{ "setup-window-s", required_argument, NULL, OPT_SETUP_WINDOW },
 		{ "handshake-timeout-ms", required_argument, NULL, OPT_HS },
 		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
 		{ "tls-sleep-ms", required_argument, NULL, OPT_TLS_SLEEP },
@@ -130,9 +138,17 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		case 'h':         usage(stdout); exit(0);
 		case OPT_C2S:
 		case OPT_C2S_TLS:
+		case OPT_HTTPS:
+		case OPT_HTTP:
 			if (parse_num(optarg, 0, 65535, "a port", &v) != 0)
 				return -1;
-			*(c == OPT_C2S ? &o->c2s_port : &o->c2s_tls_port) = (int)v;
+			*(c == OPT_C2S ? &o->c2s_port : c == OPT_C2S_TLS ? &o->c2s_tls_port :
+			  c == OPT_HTTPS ? &o->https_port : &o->http_port) = (int)v;
+			break;
+		case OPT_SETUP_WINDOW:
+			if (parse_num(optarg, 1, 86400, "--setup-window-s", &v) != 0)
+				return -1;
+			o->setup_window_s = (uint32_t)v;
 			break;
 		case OPT_HS:
 		case OPT_IDLE:
@@ -177,6 +193,8 @@ int main(int argc, char **argv)
 	struct natterd_opts o = {
 		.c2s_port = CONFIG_NT_C2S_PORT,
 		.c2s_tls_port = CONFIG_NT_C2S_TLS_PORT,
+		.https_port = CONFIG_NT_HTTPS_PORT,
+		.http_port = CONFIG_NT_HTTP_PORT,
 		.handshake_ms = CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
 		.idle_ms = CONFIG_NT_IDLE_TIMEOUT_MS,
 		.tls_sleep_ms = CONFIG_NT_TLS_SLEEP_MS,

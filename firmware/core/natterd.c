@@ -20,6 +20,7 @@
 #include "net/net.h"
 #include "store/store.h"
 #include "tls/tls.h"
+#include "web/web.h"
 #include "xmpp/c2s.h"
 #include "xmpp/router.h"
 
@@ -83,6 +84,7 @@ static void natterd_tick(struct net_loop *l, void *arg)
 	if (c2s_sweep(arg) > 0)
 		(void)malloc_trim(0);	/* returns 1 when it released memory, 0 otherwise */
 	natterd_poll_accounts(arg);
+	web_sweep(arg);
 }
 
 static void natterd_signal(struct net_loop *l, int signo, void *arg)
@@ -251,7 +253,7 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	natterd_net_settings(d);
 	if (d->opt.use_lwip && (rc = net_lwip_start(d->loop, &d->opt.lwip)) != NT_OK)
 		return rc;
-	if ((rc = natterd_listen(d)) != NT_OK)
+	if ((rc = natterd_listen(d)) != NT_OK || (rc = web_start(d)) != NT_OK)
 		return rc;
 	if (net_on_signal(d->loop, SIGTERM, natterd_signal, d) != NT_OK ||
 	    net_on_signal(d->loop, SIGINT, natterd_signal, d) != NT_OK ||
@@ -272,6 +274,7 @@ int natterd_run(struct natterd *d)
 	/* Close every stream properly, then give the peers a moment to read it. */
 	for (struct c2s *s = d->sessions; s != NULL; s = s->next)
 		c2s_close(s);
+	web_close_all(d);
 	deadline = net_now_ms(d->loop) + SHUTDOWN_MS;
 	while (net_conn_count(d->loop) > 0 && net_now_ms(d->loop) < deadline)
 		(void)net_loop_once(d->loop, 50);
@@ -288,6 +291,7 @@ void natterd_fini(struct natterd *d)
 		store_abort(d->wtxn);
 	d->wtxn = NULL;
 	net_loop_free(d->loop);		/* closes what is left, freeing their sessions */
+	web_stop(d);
 	users_free(d->users);
 	keycount_free(d->authlimit);
 	keycount_free(d->conns_per_ip);

@@ -17,6 +17,7 @@ struct tls_ctx;
 struct c2s;
 struct users;
 struct keycount;
+struct web;
 
 struct natterd_opts {
 	const char *datadir;
@@ -24,6 +25,9 @@ struct natterd_opts {
 	const char *listen;		/* NULL: every address */
 	int c2s_port;			/* 0: off */
 	int c2s_tls_port;		/* 0: off */
+	int https_port;			/* the web page; 0: off */
+	int http_port;			/* redirects to https_port; 0: off */
+	uint32_t setup_window_s;	/* a short press opens setup this long; 0: Kconfig */
 	uint32_t handshake_ms;
 	uint32_t idle_ms;
 	uint32_t tls_sleep_ms;		/* 0: release TLS buffers after every read */
@@ -49,6 +53,7 @@ struct natterd {
 	struct keycount *authlimit;
 	struct keycount *conns_per_ip;
 	struct board *board;		/* LED, watchdog, reset button */
+	struct web *web;		/* the web page */
 	uint64_t accounts_gen;
 	char netset[6][SETTING_VALUE_MAX];	/* network settings read from the store */
 	uint8_t secret[32];		/* server-wide key for fake SCRAM credentials */

@@ -48,3 +48,39 @@ int setup_code_get(struct store_txn *t, char out[SETUP_CODE_LEN + 1])
 	out[SETUP_CODE_LEN] = '\0';
 	return store_setting_put(t, SETUP_KEY, out, SETUP_CODE_LEN);
 }
+
+int setup_code_matches(const char code[SETUP_CODE_LEN + 1], const char *typed)
+{
+	char norm[SETUP_CODE_LEN];
+	unsigned char diff = 0;
+	size_t n = 0;
+
+	for (; *typed != '\0'; typed++) {
+		char ch = *typed;
+
+		if (ch == ' ' || ch == '-' || ch == '\t')
+			continue;
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (n == 4)
+			norm[n++] = '-';
+		if (n >= sizeof(norm))
+			return 0;		/* too long */
+		norm[n++] = ch;
+	}
+	if (n != sizeof(norm))
+		return 0;
+	for (size_t i = 0; i < sizeof(norm); i++)
+		diff |= (unsigned char)(norm[i] ^ code[i]);
+	return diff == 0;
+}
+
+int setup_code_renew(struct store_txn *t)
+{
+	char code[SETUP_CODE_LEN + 1];
+	int rc = store_setting_del(t, SETUP_KEY);
+
+	if (rc != NT_OK && rc != NT_ENOENT)
+		return rc;
+	return setup_code_get(t, code);
+}

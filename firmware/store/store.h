@@ -35,9 +35,10 @@ void store_abort(struct store_txn *t);
 
 /* accounts: key = bare JID "local@domain"; value = version byte, flags, created time,
  * then the SHA-1 and SHA-256 credentials (iterations, salt, stored key, server key). */
+#define ACCOUNT_ADMIN 0x1u		/* made by the first-run page: may run the box */
 struct account {
 	char bare[STORE_BARE_MAX];
-	uint32_t flags;
+	uint32_t flags;			/* ACCOUNT_* */
 	uint64_t created;		/* unix seconds */
 	struct scram_creds sha1;
 	struct scram_creds sha256;

@@ -137,6 +137,14 @@ class Daemon:
 		self.tls_port = tls_port
 		while self.tls_port is None or self.tls_port == self.c2s_port:
 			self.tls_port = free_port()	# two draws can give the same port
+		# The web page: HTTPS, and plain HTTP that redirects to it.
+		taken = {self.c2s_port, self.tls_port}
+		self.https_port = self.http_port = None
+		while self.https_port is None or self.https_port in taken:
+			self.https_port = free_port()
+		taken.add(self.https_port)
+		while self.http_port is None or self.http_port in taken:
+			self.http_port = free_port()
 		self.extra = list(extra)
 		self.proc = None
 		self.returncode = None
@@ -155,7 +163,8 @@ class Daemon:
 	def argv(self):
 		return [*EXEC, str(NATTERD), "--datadir", str(self.datadir), "--domain", self.domain,
 			*(["--listen", HOST] if self.lwip_args else []), "--c2s-port", str(self.c2s_port),
-			"--c2s-tls-port", str(self.tls_port), "-v",
+			"--c2s-tls-port", str(self.tls_port), "--https-port", str(self.https_port),
+			"--http-port", str(self.http_port), "-v",
 			# Release TLS buffers after every read, so that every test also runs every
 			# session through sleep and wake (NATTER_TLS_SLEEP_MS overrides).
 			"--tls-sleep-ms", os.environ.get("NATTER_TLS_SLEEP_MS", "0"),

@@ -9,6 +9,7 @@ sockets on eth0). Accounts are added on the guest's serial console with natterct
 admin would, and the TLS certificate clients check is read there too.
 """
 import hashlib
+import http.client
 import os
 import re
 import ssl
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -43,8 +45,9 @@ class Guest:
 		self.net = net
 		self.port = natter.free_port()
 		self.tls_port = natter.free_port()
+		self.web_port = natter.free_port()
 		argv = qemu.guest_argv(BOARD, GUEST_DIR, port=self.port, tls_port=self.tls_port,
-				       net=net, batch=True)
+				       web_port=self.web_port, net=net, batch=True)
 		self.out = b""
 		self.lock = threading.Lock()
 		self.n = 0
@@ -162,6 +165,48 @@ def test_refuses_a_damaged_bundle(guest):
 	assert "settings: FAILED" in out and "does not match its MANIFEST" in out, out
 	rc, out = guest.sh("readlink /opt/natter/current")
 	assert rc == 0 and "releases/" in out, out
+
+
+def test_first_run_page_from_the_host(guest, tmp_path):
+	"""A new box: its first-run page, reached from this machine, makes the admin account
+	with the setup code read on the box, and the admin logs in over XMPP."""
+	rc, out = guest.sh("cat /var/lib/natter/tls/cert.pem")
+	m = CERT.search(out)
+	assert rc == 0 and m, out
+	cert = tmp_path / "cert.pem"
+	cert.write_text(m.group(0) + "\n")
+	ctx = natter.client_tls_context(cert)
+	ctx.check_hostname = False		# the certificate names the domain, not 127.0.0.1
+
+	def request(method, path, body=None):
+		conn = http.client.HTTPSConnection("127.0.0.1", guest.web_port, context=ctx,
+						   timeout=CONSOLE_TIMEOUT)
+		try:
+			headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else {}
+			conn.request(method, path, body=body, headers=headers)
+			resp = conn.getresponse()
+			return resp.status, resp.read().decode()
+		finally:
+			conn.close()
+
+	status, page = request("GET", "/")
+	assert status == 200 and 'id="code"' in page and DOMAIN in page, page
+	rc, out = guest.sh("natterctl setup-code")
+	code = out.strip().splitlines()[-1]
+	assert rc == 0 and re.fullmatch(r"[A-Z2-9]{4}-[A-Z2-9]{4}", code), out
+	form = urllib.parse.urlencode({"code": code, "user": "boss", "password": "board-admin-1",
+				       "password2": "board-admin-1"})
+	status, page = request("POST", "/setup", form)
+	assert status == 200 and f"boss@{DOMAIN}" in page and 'id="done"' in page, page
+	status, page = request("GET", "/")
+	assert status == 200 and 'id="closed"' in page, page
+	rc, out = guest.sh("natterctl list")
+	assert rc == 0 and f"boss@{DOMAIN}" in out, out
+	conn = natter.RawConn(guest.port, cafile=cert, domain=DOMAIN, host="127.0.0.1")
+	try:
+		assert conn.login("boss", "board-admin-1", "qemu").startswith(f"boss@{DOMAIN}/")
+	finally:
+		conn.close()
 
 
 def test_admin_adds_accounts_and_clients_chat(guest, tmp_path):

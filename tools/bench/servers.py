@@ -254,6 +254,8 @@ class Natterd(Server):
 		return [str(self.build / "natterd"), "--datadir", str(self.data_dir()),
 			"--domain", DOMAIN, "--listen", "127.0.0.1", "--c2s-port", str(self.port),
 			"--c2s-tls-port", "0",
+			# Prosody runs without its HTTP modules too.
+			"--https-port", "0", "--http-port", "0",
 			# As whoever runs the bench (root here), like the other two servers.
 			"--user", pwd.getpwuid(os.geteuid()).pw_name]
 

@@ -4,7 +4,8 @@
 #                              and defconfig, built by a sub-make in build/NAME, stripped
 #   make images                the bundle of every board
 #   make qemu                  boots the qemu-arm64 bundle in qemu-system-aarch64 (qemu.py);
-#                              QEMU_NET=epoll|lwip, QEMU_PORT, QEMU_TLS_PORT
+#                              QEMU_NET=epoll|lwip, QEMU_PORT, QEMU_TLS_PORT,
+#                              QEMU_WEB_PORT
 #   make test-qemu             tests/e2e/test_qemu_board.py against that guest
 IMAGE_OUT ?= build/image
 # git's name for the sources, worked out once and only when a recipe asks for it.
@@ -41,6 +42,7 @@ images:
 QEMU_NET      ?=
 QEMU_PORT     ?= 15222
 QEMU_TLS_PORT ?= 15223
+QEMU_WEB_PORT ?= 15281
 qemu-dir = $(image-build)/qemu
 ifeq ($(BOARD),host)
 qemu qemu-prep test-qemu:
@@ -54,7 +56,8 @@ qemu-prep:
 
 qemu: qemu-prep
 	$(Q)$(PY) tools/image/qemu.py run --board $(BOARD) --dir $(qemu-dir) \
-		--port $(QEMU_PORT) --tls-port $(QEMU_TLS_PORT) $(if $(QEMU_NET),--net $(QEMU_NET))
+		--port $(QEMU_PORT) --tls-port $(QEMU_TLS_PORT) --web-port $(QEMU_WEB_PORT) \
+		$(if $(QEMU_NET),--net $(QEMU_NET))
 
 # Boots the guest once per network backend and logs in from this machine, then says how
 # long each boot took to natterd's ready line.

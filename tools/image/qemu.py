@@ -7,7 +7,7 @@
       modules QEMU's devices need, the libraries natterd and natterctl link with (from this
       machine's multiarch folders), the guest's start files (tools/image/guest/) and the
       bundle itself, which the guest unpacks and installs with its install.sh.
-  qemu.py run --board NAME --dir DIR [--port N] [--tls-port N] [--net lwip|epoll]
+  qemu.py run --board NAME --dir DIR [--port N] [--tls-port N] [--web-port N] [--net lwip|epoll]
       Boots it under TCG with the serial console on this terminal (Ctrl-A X quits QEMU;
       `poweroff` in the guest stops natterd first). The host's 127.0.0.1:PORT and TLS-PORT
       are forwarded to the guest's 5222 and 5223 on the NIC natterd serves on.
@@ -48,7 +48,7 @@ GUESTS = {
 		"devices": ["-device", "virtio-rng-pci", "-device", "i6300esb"],
 	},
 }
-GUEST_PORTS = (5222, 5223)
+GUEST_PORTS = (5222, 5223, 5281)	# STARTTLS, direct TLS, the web page (HTTPS)
 NETS = {
 	# name: (QEMU user network, the guest's address on it, MAC)
 	"epoll": ("10.0.2.0/24", "10.0.2.15", "52:54:00:4e:54:01"),
@@ -281,7 +281,7 @@ def build(board, bundle, out):
 
 # Booting -------------------------------------------------------------------------------------
 
-def guest_argv(board, out, *, port, tls_port, net=None, batch=False):
+def guest_argv(board, out, *, port, tls_port, web_port=None, net=None, batch=False):
 	"""The QEMU command line that boots DIR's kernel and initramfs. net None: the board's
 	settings choose natterd's network, and the ports go to the NIC they name."""
 	g = guest(board)
@@ -302,7 +302,8 @@ def guest_argv(board, out, *, port, tls_port, net=None, batch=False):
 		fwd = ""
 		if name == net:
 			fwd = "".join(f",hostfwd=tcp:127.0.0.1:{h}-{addr}:{gp}"
-				      for h, gp in zip((port, tls_port), GUEST_PORTS))
+				      for h, gp in zip((port, tls_port, web_port), GUEST_PORTS)
+				      if h is not None)
 		# No boot ROM: the kernel comes from -kernel (and Debian's ipxe-qemu, which has
 		# the ROM, is only a recommendation of qemu-system).
 		argv += ["-netdev", f"user,id=n{i},net={subnet},restrict=on{fwd}",
@@ -327,6 +328,7 @@ def main():
 	r.add_argument("--dir", required=True)
 	r.add_argument("--port", type=int, default=15222)
 	r.add_argument("--tls-port", type=int, default=15223)
+	r.add_argument("--web-port", type=int, default=15281)
 	r.add_argument("--net", choices=sorted(NETS), default=None)
 	a = ap.parse_args()
 	try:
@@ -334,12 +336,14 @@ def main():
 			Path(a.dir).mkdir(parents=True, exist_ok=True)
 			build(a.board, a.bundle, Path(a.dir))
 			return 0
-		argv = guest_argv(a.board, a.dir, port=a.port, tls_port=a.tls_port, net=a.net)
+		argv = guest_argv(a.board, a.dir, port=a.port, tls_port=a.tls_port,
+				  web_port=a.web_port, net=a.net)
 	except Error as e:
 		print(f"qemu.py: {e}", file=sys.stderr)
 		return 1
 	print(f"\n  natter on QEMU: XMPP clients connect to 127.0.0.1 port {a.port} (STARTTLS) "
-	      f"or {a.tls_port} (direct TLS).\n  Ctrl-A X quits QEMU; `poweroff` in the guest "
+	      f"or {a.tls_port} (direct TLS).\n  The box's first-run page: https://127.0.0.1:"
+	      f"{a.web_port}/\n  Ctrl-A X quits QEMU; `poweroff` in the guest "
 	      "stops natterd first.\n", flush=True)
 	os.execvp(argv[0], argv)
 

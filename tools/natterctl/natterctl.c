@@ -49,7 +49,7 @@ static const char usage_text[] =
 	"  adduser JID   add an account (creates the store when there is none)\n"
 	"  passwd JID    set a new password for an account\n"
 	"  deluser JID   delete an account and its offline messages\n"
-	"  list          print every account's bare JID, sorted\n"
+	"  list          print every account's bare JID, sorted (\"admin\" after admins)\n"
 	"  check         verify every record in the store\n"
 	"  import [--skip-existing]\n"
 	"                add the accounts of the \"JID PASSWORD\" lines on stdin\n"
@@ -429,7 +429,9 @@ static int ctl_deluser(struct ctl *c)
 static int ctl_print_bare(const struct account *a, void *arg)
 {
 	(void)arg;
-	return printf("%s\n", a->bare) < 0 ? NT_EIO : 0;
+	/* A JID has no space: the first word of a line is always the account. */
+	return printf("%s%s\n", a->bare, a->flags & ACCOUNT_ADMIN ? " admin" : "") < 0 ?
+	       NT_EIO : 0;
 }
 
 static int ctl_list(struct ctl *c)

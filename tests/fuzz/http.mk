@@ -1,0 +1,2 @@
+fuzz-targets += http
+fuzz-http-srcs := firmware/web/http.c $(core-srcs)

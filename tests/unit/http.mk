@@ -1,0 +1,2 @@
+unit-tests += http
+unit-http-srcs := firmware/web/http.c $(core-srcs)
