@@ -275,7 +275,9 @@ static int web_host_name(struct http_str host, char *out, size_t cap)
 {
 	size_t n = host.n;
 
-	if (n > 0 && host.p[0] == '[') {
+	if (n == 0)
+		return 0;		/* absent (host.p is NULL then) or empty */
+	if (host.p[0] == '[') {
 		const char *end = memchr(host.p, ']', n);
 
 		if (end == NULL)
