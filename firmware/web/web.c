@@ -21,6 +21,7 @@
 
 #define WEB_READ_CHUNK 4096
 #define WEB_CONNS_MAX 256		/* browsers open about six each; the box has few admins */
+#define WEB_CONNS_PER_IP 32		/* so that one address cannot take all of them */
 #define WEB_SETUP_FAIL_KEYS 1024
 
 static void web_on_read(struct net_conn *c, void *arg);
@@ -45,7 +46,7 @@ static void web_accept(struct natterd *d, struct net_conn *c, int https)
 	struct web_conn *wc;
 
 	if (d->stopping || w->nconns >= WEB_CONNS_MAX ||
-	    keycount_get(d->conns_per_ip, ip, net_now_ms(d->loop)) >= CONFIG_NT_CONNS_PER_IP) {
+	    keycount_get(w->conns_per_ip, ip, net_now_ms(d->loop)) >= WEB_CONNS_PER_IP) {
 		if (!d->stopping)
 			log_info("web: refusing %s: too many connections", ip);
 		net_abort(c);
@@ -69,7 +70,7 @@ static void web_accept(struct natterd *d, struct net_conn *c, int https)
 		w->conns->prev = wc;
 	w->conns = wc;
 	w->nconns++;
-	keycount_add(d->conns_per_ip, ip, 1, wc->since_ms);
+	keycount_add(w->conns_per_ip, ip, 1, wc->since_ms);
 	net_conn_set_handlers(c, web_on_read, web_on_close, wc);
 	log_debug(WEB_LOG " %s connection from %s", wc->id, https ? "HTTPS" : "HTTP", ip);
 }
@@ -90,7 +91,7 @@ static void web_on_close(struct net_conn *c, void *arg)
 	struct web *w = wc->w;
 	struct natterd *d = w->d;
 
-	keycount_add(d->conns_per_ip, net_peer_addr(c), -1, net_now_ms(d->loop));
+	keycount_add(w->conns_per_ip, net_peer_addr(c), -1, net_now_ms(d->loop));
 	if (wc->prev != NULL)
 		wc->prev->next = wc->next;
 	else
@@ -454,7 +455,10 @@ int web_start(struct natterd *d)
 	int rc;
 
 	if (w == NULL || (w->setup_fails = keycount_new(WEB_SETUP_FAIL_KEYS,
-			CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)) == NULL) {
+			CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)) == NULL ||
+	    (w->conns_per_ip = keycount_new(WEB_CONNS_MAX, 0)) == NULL) {
+		if (w != NULL)
+			keycount_free(w->setup_fails);
 		free(w);
 		return NT_ENOMEM;
 	}
@@ -503,6 +507,7 @@ void web_stop(struct natterd *d)
 	if (d->web == NULL)
 		return;
 	keycount_free(d->web->setup_fails);
+	keycount_free(d->web->conns_per_ip);
 	free(d->web);
 	d->web = NULL;
 }

@@ -575,6 +575,40 @@ def test_many_dropped_connections(daemon_factory, xmpp):
 	assert_serving(d, xmpp)
 
 
+WEB_CONNS_PER_IP = 32		# WEB_CONNS_PER_IP in firmware/web/web.c
+
+
+def test_connections_per_address_are_limited(daemon_factory, xmpp):
+	"""One address cannot hold every web connection: past the limit natterd closes new ones
+	at once, and takes them again when the others are gone."""
+	d = daemon_factory()
+	socks = [socket.create_connection((HOST, d.https_port), timeout=TIMEOUT)
+		 for _ in range(WEB_CONNS_PER_IP)]
+	try:
+		# Every one of them is taken: a request on the last answers.
+		last = _HTTPS(d.https_port, any_cert())
+		socks.append(last)
+		try:
+			last.request("GET", "/")
+			raise AssertionError("a connection past the limit was served")
+		except (ConnectionError, ssl.SSLError, OSError):
+			pass
+		wait_log(d, "web: refusing")
+	finally:
+		for s in socks:
+			s.close()
+	deadline = time.monotonic() + TIMEOUT
+	while True:
+		try:
+			assert request(d, "GET", "/").status == 200
+			break
+		except (ConnectionError, ssl.SSLError, OSError):
+			if time.monotonic() > deadline:
+				raise
+			time.sleep(0.1)
+	assert_serving(d, xmpp)
+
+
 def test_plain_http_on_the_https_port(daemon_factory, xmpp):
 	d = daemon_factory()
 	raw = RawConn(d.https_port)
