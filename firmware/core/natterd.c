@@ -137,14 +137,19 @@ static int natterd_domain(struct natterd *d, const char *domain)
 	return rc;
 }
 
-/* A box nobody has set up yet says how in its log: with the setup code. */
-static void natterd_setup_hint(struct store_txn *t)
+/* A box nobody has set up yet says how in its log: its web page and the setup code. */
+static void natterd_setup_hint(struct natterd *d, struct store_txn *t)
 {
 	char code[SETUP_CODE_LEN + 1];
 
-	if (store_accounts_any(t) == 0 && setup_code_get(t, code) == NT_OK)
-		log_info("natterd: no accounts yet: the setup code is %s (also: natterctl "
-		         "setup-code, or a short press of the reset button)", code);
+	if (store_accounts_any(t) != 0 || setup_code_get(t, code) != NT_OK)
+		return;
+	log_info("natterd: no accounts yet: the setup code is %s (also: natterctl setup-code, "
+		 "or a short press of the reset button)", code);
+	if (d->opt.https_port > 0)
+		log_info("natterd: to set the box up, open https://%s:%d/ in a browser and type "
+			 "the setup code", d->opt.listen != NULL ? d->opt.listen : "localhost",
+			 d->opt.https_port);
 }
 
 /* The build's network defaults; the lwIP ones exist only in builds with lwIP. */
@@ -240,7 +245,7 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	if ((t = natterd_txn(d)) == NULL)
 		return NT_ESTORE;
 	(void)store_accounts_generation(t, &d->accounts_gen);
-	natterd_setup_hint(t);
+	natterd_setup_hint(d, t);
 	(void)natterd_commit(d);
 	if ((rc = tls_ctx_new(&d->tls, opt->datadir, d->domain)) != NT_OK)
 		return rc;

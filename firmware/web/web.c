@@ -470,9 +470,13 @@ int web_start(struct natterd *d)
 	if (d->opt.http_port > 0 && (rc = net_listen(d->loop, d->opt.listen,
 			(uint16_t)d->opt.http_port, web_accept_http, d)) != NT_OK)
 		return rc;
-	if (d->opt.https_port > 0)
-		log_info("web: the box's page is at https://%s:%d/", d->opt.listen != NULL ?
-			 d->opt.listen : "<this box's address>", d->opt.https_port);
+	if (d->opt.https_port == 0)
+		log_info("web: the box's page is off (HTTPS port 0)");
+	else if (d->opt.http_port == 0)
+		log_info("web: the box's page is on HTTPS port %d", d->opt.https_port);
+	else
+		log_info("web: the box's page is on HTTPS port %d; HTTP port %d sends browsers "
+			 "there", d->opt.https_port, d->opt.http_port);
 	return NT_OK;
 }
 
