@@ -148,8 +148,8 @@ static void natterd_setup_hint(struct natterd *d, struct store_txn *t)
 		 "or a short press of the reset button)", code);
 	if (d->opt.https_port > 0)
 		log_info("natterd: to set the box up, open https://%s:%d/ in a browser and type "
-			 "the setup code", d->opt.listen != NULL ? d->opt.listen : "localhost",
-			 d->opt.https_port);
+			 "the setup code", d->opt.listen != NULL ? d->opt.listen :
+			 "<this box's name or address>", d->opt.https_port);
 }
 
 /* The build's network defaults; the lwIP ones exist only in builds with lwIP. */

@@ -125,19 +125,24 @@ static int http_skip_empty_lines(struct http_scan *s)
 	}
 }
 
+/* Moves s->pos past a token (method, header name): NT_OK at its first other byte. */
+static int http_skip_token(struct http_scan *s)
+{
+	int rc;
+
+	while ((rc = http_need(s)) == NT_OK && http_tchar(s->p[s->pos]))
+		s->pos++;
+	return rc;
+}
+
 static int http_parse_method(struct http_scan *s)
 {
 	struct http_req *r = s->r;
 	size_t start = s->pos;
 	int rc;
 
-	for (;;) {
-		if ((rc = http_need(s)) != NT_OK)
-			return rc;
-		if (!http_tchar(s->p[s->pos]))
-			break;
-		s->pos++;
-	}
+	if ((rc = http_skip_token(s)) != NT_OK)
+		return rc;
 	if (s->pos == start || s->p[s->pos] != ' ')
 		return http_fail(r, 400);
 	r->method_name = http_span(s, start, s->pos);
@@ -303,13 +308,8 @@ static int http_parse_header(struct http_scan *s)
 	/* Obsolete line folding (RFC 9112 5.2), and whitespace before the first header. */
 	if (http_ows(s->p[s->pos]))
 		return http_fail(s->r, 400);
-	for (;;) {
-		if ((rc = http_need(s)) != NT_OK)
-			return rc;
-		if (!http_tchar(s->p[s->pos]))
-			break;
-		s->pos++;
-	}
+	if ((rc = http_skip_token(s)) != NT_OK)
+		return rc;
 	/* No space before the colon (RFC 9112 5.1), and a name of at least one byte. */
 	if (s->pos == start || s->p[s->pos] != ':')
 		return http_fail(s->r, 400);

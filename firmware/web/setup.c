@@ -26,6 +26,8 @@
 #define SETUP_PASS_MIN 8		/* characters */
 #define SETUP_PASS_MAX 1023		/* bytes */
 #define SETUP_SALT_LEN 16
+#define SETUP_FORM_TYPE "application/x-www-form-urlencoded"
+#define SETUP_FORM_TYPE_LEN (sizeof(SETUP_FORM_TYPE) - 1)
 
 struct setup_form {
 	char code[64];
@@ -82,8 +84,18 @@ static size_t setup_chars(const char *s)
 	return n;
 }
 
-static void setup_intro(struct buf *b, struct natterd *d)
+/* A page's title and heading, the error (when not NULL), and what the box is. */
+static void setup_begin(struct buf *b, struct natterd *d, const char *title, const char *error)
 {
+	web_html_begin(b, title);
+	web_html_raw(b, "<h1>");
+	web_html_text(b, title);
+	web_html_raw(b, "</h1>\n");
+	if (error != NULL) {
+		web_html_raw(b, "<p class=\"error\" id=\"error\">");
+		web_html_text(b, error);
+		web_html_raw(b, "</p>\n");
+	}
 	web_html_raw(b, "<p>This box is the chat server for <b>");
 	web_html_text(b, d->domain);
 	web_html_raw(b, "</b>. People sign in with any XMPP client (Gajim, Dino, Pidgin, "
@@ -109,14 +121,7 @@ static void setup_send_form(struct web_conn *wc, const struct http_req *r, int s
 	uint64_t left = setup_left_ms(d);
 	struct buf b;
 
-	web_html_begin(&b, "Set up your chat box");
-	web_html_raw(&b, "<h1>Set up your chat box</h1>\n");
-	if (error != NULL) {
-		web_html_raw(&b, "<p class=\"error\" id=\"error\">");
-		web_html_text(&b, error);
-		web_html_raw(&b, "</p>\n");
-	}
-	setup_intro(&b, d);
+	setup_begin(&b, d, "Set up your chat box", error);
 	if (left > 0) {
 		web_html_printf(&b, "<p id=\"window\">The reset button opened this page; it "
 				"closes in %u minute%s. If the account you name exists, it gets the "
@@ -159,14 +164,7 @@ static void setup_send_closed(struct web_conn *wc, const struct http_req *r, int
 	uint32_t s = setup_window_s(d);
 	struct buf b;
 
-	web_html_begin(&b, "natter chat box");
-	web_html_raw(&b, "<h1>natter chat box</h1>\n");
-	if (error != NULL) {
-		web_html_raw(&b, "<p class=\"error\" id=\"error\">");
-		web_html_text(&b, error);
-		web_html_raw(&b, "</p>\n");
-	}
-	setup_intro(&b, d);
+	setup_begin(&b, d, "natter chat box", error);
 	web_html_printf(&b, "<p id=\"closed\">The box is set up, so its first-run page is "
 			"closed. To open it again, for instance to set a new admin password, press "
 			"the box's reset button briefly: the page then stays open for %u minute%s."
@@ -195,8 +193,7 @@ static void setup_send_done(struct web_conn *wc, const struct http_req *r, const
 
 	web_html_begin(&b, "Your chat box is ready");
 	web_html_raw(&b, "<h1>Your chat box is ready</h1>\n<p class=\"done\" id=\"done\">");
-	web_html_raw(&b, existed ? "The admin account <b id=\"account\">" :
-		     "The admin account <b id=\"account\">");
+	web_html_raw(&b, "The admin account <b id=\"account\">");
 	web_html_text(&b, bare);
 	web_html_raw(&b, existed ? "</b> has its new password." : "</b> is made.");
 	web_html_raw(&b, "</p>\n<p>Sign in with any XMPP client: the address is <b>");
@@ -349,9 +346,10 @@ void web_setup_post(struct web_conn *wc, const struct http_req *r, const char *b
 		setup_send_closed(wc, r, 403, "The first-run page is closed.");
 		goto out;
 	}
-	if (ct == NULL || ct->n < 33 ||
-	    !http_str_ieq((struct http_str){ ct->p, 33 }, "application/x-www-form-urlencoded") ||
-	    (ct->n > 33 && ct->p[33] != ';' && ct->p[33] != ' ')) {
+	if (ct == NULL || ct->n < SETUP_FORM_TYPE_LEN ||
+	    !http_str_ieq((struct http_str){ ct->p, SETUP_FORM_TYPE_LEN }, SETUP_FORM_TYPE) ||
+	    (ct->n > SETUP_FORM_TYPE_LEN && ct->p[SETUP_FORM_TYPE_LEN] != ';' &&
+	     ct->p[SETUP_FORM_TYPE_LEN] != ' ')) {	/* parameters may follow */
 		web_send_error(wc, r, 415, "The setup form is sent as "
 			       "application/x-www-form-urlencoded.");
 		goto out;
@@ -361,8 +359,8 @@ void web_setup_post(struct web_conn *wc, const struct http_req *r, const char *b
 		(void)snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
 			       CONFIG_NT_LOGIN_FAIL_WINDOW_S);
 		log_info("web: setup: %s must wait: too many wrong setup codes", ip);
-		web_send(wc, r, 429, "text/plain; charset=utf-8", retry,
-			 "Too many wrong setup codes: wait a few minutes.\n", 48);
+		web_send_text(wc, r, 429, retry, "Too many wrong setup codes: wait a few "
+			      "minutes.\n");
 		goto out;
 	}
 	if ((why = setup_read_form(f, body, n)) != NULL) {

@@ -153,6 +153,12 @@ void web_send(struct web_conn *wc, const struct http_req *r, int status, const c
 		web_close(wc);
 }
 
+void web_send_text(struct web_conn *wc, const struct http_req *r, int status,
+                   const char *extra, const char *text)
+{
+	web_send(wc, r, status, "text/plain; charset=utf-8", extra, text, strlen(text));
+}
+
 /* HTML --------------------------------------------------------------------------------- */
 
 /* A page that could not be built completely is never sent half: web_send_page sends 500. */
@@ -246,8 +252,7 @@ void web_send_page(struct web_conn *wc, const struct http_req *r, int status, st
 {
 	if (web_html_failed(b)) {
 		log_err(WEB_LOG " out of memory building a page", wc->id);
-		web_send(wc, r, 500, "text/plain; charset=utf-8", NULL,
-			 "The box is out of memory.\n", 26);
+		web_send_text(wc, r, 500, NULL, "The box is out of memory.\n");
 	} else {
 		web_send(wc, r, status, "text/html; charset=utf-8", web_html_headers,
 			 buf_data(b), b->len);
@@ -344,9 +349,9 @@ static void web_route(struct web_conn *wc, const struct http_req *r, const char 
 		else if (r->method == HTTP_POST && http_str_eq(r->path, "/setup"))
 			web_setup_post(wc, r, body, r->content_length);
 		else
-			web_send(wc, r, 405, "text/plain; charset=utf-8",
-				 http_str_eq(r->path, "/") ? "Allow: GET, HEAD\r\n" :
-				 "Allow: GET, HEAD, POST\r\n", "Method not allowed.\n", 20);
+			web_send_text(wc, r, 405, http_str_eq(r->path, "/") ?
+				      "Allow: GET, HEAD\r\n" : "Allow: GET, HEAD, POST\r\n",
+				      "Method not allowed.\n");
 	} else {
 		web_send_error(wc, r, 404, "There is no such page on this box.");
 	}

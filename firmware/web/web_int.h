@@ -43,6 +43,9 @@ struct web_conn {
  * r may be NULL (a request that could not be parsed). */
 void web_send(struct web_conn *wc, const struct http_req *r, int status, const char *type,
               const char *extra, const void *body, size_t n);
+/* A plain-text answer. */
+void web_send_text(struct web_conn *wc, const struct http_req *r, int status,
+                   const char *extra, const char *text);
 /* A short HTML page saying what went wrong, with status. */
 void web_send_error(struct web_conn *wc, const struct http_req *r, int status,
                     const char *text);

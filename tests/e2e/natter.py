@@ -133,18 +133,15 @@ class Daemon:
 		self.lwip_args = lwip_args
 		self.datadir = Path(datadir)
 		self.domain = domain
-		self.c2s_port = free_port() if c2s_port is None else c2s_port
-		self.tls_port = tls_port
-		while self.tls_port is None or self.tls_port == self.c2s_port:
-			self.tls_port = free_port()	# two draws can give the same port
-		# The web page: HTTPS, and plain HTTP that redirects to it.
-		taken = {self.c2s_port, self.tls_port}
-		self.https_port = self.http_port = None
-		while self.https_port is None or self.https_port in taken:
-			self.https_port = free_port()
-		taken.add(self.https_port)
-		while self.http_port is None or self.http_port in taken:
-			self.http_port = free_port()
+		# Client ports, then the web page's (HTTPS, and plain HTTP that redirects to it);
+		# all different, as two draws can give the same free port.
+		ports = []
+		for given in (c2s_port, tls_port, None, None):
+			port = given
+			while port is None or port in ports:
+				port = free_port()
+			ports.append(port)
+		self.c2s_port, self.tls_port, self.https_port, self.http_port = ports
 		self.extra = list(extra)
 		self.proc = None
 		self.returncode = None
