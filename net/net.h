@@ -39,6 +39,9 @@ int  net_loop_once(struct net_loop *l, int timeout_ms);
 uint64_t net_now_ms(const struct net_loop *l);
 /* fn runs at the end of every turn, before the loop sleeps (group commit goes here). */
 void net_set_before_sleep(struct net_loop *l, net_loop_fn *fn, void *arg);
+/* The next turn does not wait for events: work is left that no event would bring back
+ * (before_sleep may call it; the turn after runs it again). */
+void net_loop_again(struct net_loop *l);
 /* Connections open now. */
 unsigned net_conn_count(const struct net_loop *l);
 

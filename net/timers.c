@@ -374,6 +374,11 @@ void net_loop_stop(struct net_loop *l)
 	l->stop = 1;
 }
 
+void net_loop_again(struct net_loop *l)
+{
+	l->hurry = 1;
+}
+
 unsigned net_conn_count(const struct net_loop *l)
 {
 	return l->nconns;
@@ -415,10 +420,12 @@ int net_loop_once(struct net_loop *l, int timeout_ms)
 	fd_watches_free(l);
 	timers_run(l);
 	(void)conns_reap(l);
+	l->hurry = 0;
 	if (l->before_sleep != NULL)
 		l->before_sleep(l, l->before_sleep_arg);
 	/* on_close may have left work for before_sleep (a commit): run it again soon. */
-	l->hurry = conns_reap(l) > 0;
+	if (conns_reap(l) > 0)
+		l->hurry = 1;
 	return NT_OK;
 }
 

@@ -49,13 +49,17 @@ int natterd_commit(struct natterd *d)
 	return rc;
 }
 
-/* Once per turn: commit what the turn wrote, then send what it queued, so nothing leaves
- * before the store holds it. */
+/* Once per turn: hand out the next batches of stored messages, commit what the turn wrote,
+ * then send what it queued, so nothing leaves before the store holds it. */
 static void natterd_before_sleep(struct net_loop *l, void *arg)
 {
-	(void)l;
-	(void)natterd_commit(arg);	/* store_commit logs a failure */
-	c2s_flush_all(arg);
+	struct natterd *d = arg;
+
+	offline_pump(d);
+	(void)natterd_commit(d);	/* store_commit logs a failure */
+	c2s_flush_all(d);
+	if (offline_stalled(d))
+		net_loop_again(l);
 }
 
 /* natterctl deluser: end the streams of accounts that no longer exist. */

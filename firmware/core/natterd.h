@@ -48,6 +48,7 @@ struct natterd {
 	struct xml_limits xml_lim;
 	struct c2s *sessions;		/* every client stream, newest first */
 	struct c2s *flushq;		/* sessions with output queued this turn */
+	struct c2s *offlineq;		/* sessions still receiving their stored messages */
 	unsigned nsessions;
 	struct users *users;		/* bound sessions by bare JID */
 	struct keycount *authlimit;

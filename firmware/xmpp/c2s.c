@@ -235,6 +235,7 @@ static void c2s_end(struct c2s *s)
 			presence_gone(s);
 		router_unbind(s->d, s);
 	}
+	offline_cancel(s);
 	c2s_unqueue(s);
 	(void)c2s_flush(s);	/* the goodbye (stream error, </stream:stream>) goes out first */
 	s->state = C2S_CLOSED;

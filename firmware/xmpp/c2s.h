@@ -55,6 +55,8 @@ struct c2s {
 	struct buf out;			/* plaintext queued this turn, sent before sleeping */
 	struct c2s *flush_next;		/* natterd's list of sessions with output queued */
 	unsigned flush_queued : 1;
+	unsigned offline_queued : 1;	/* stored messages wait for room in the output */
+	struct c2s *offline_next;	/* natterd's list of such sessions */
 	struct c2s *next, *prev;	/* natterd's list */
 	struct c2s *unext;		/* the user's resources */
 	struct net_timer *delay_timer;

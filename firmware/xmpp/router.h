@@ -51,8 +51,18 @@ void iq_route(struct natterd *d, struct c2s *from, mxml_node_t *st, const struct
 /* offline.c */
 /* Stores a message for bare; NT_ELIMIT when the user's queue is full. */
 int  offline_store(struct natterd *d, const char *bare, mxml_node_t *st);
-/* Sends s everything stored for its user, in order, then forgets it. */
+/* Sends s everything stored for its user, in order and once: batch by batch, each when the
+ * session's output has drained (offline_pump), so that no backlog overflows the output queue.
+ * A message leaves the store in the turn it is handed to the connection. */
 void offline_deliver(struct c2s *s);
+/* Once per turn, before the commit: the next batch for each waiting session whose output
+ * has drained below OFFLINE_LOW_WATER. */
+void offline_pump(struct natterd *d);
+/* After the turn's flush: 1 when a session still waits with nothing queued, so that no
+ * output event will bring the loop back for it (the loop must not sleep). */
+int  offline_stalled(struct natterd *d);
+/* s is ending: it receives no more stored messages (what was not sent stays stored). */
+void offline_cancel(struct c2s *s);
 
 /* stanza.c */
 /* Answers st to its sender with an error (type: cancel, modify, auth, wait). Never answers an

@@ -448,15 +448,23 @@ class RawConn:
 	STARTTLS) to exercise the daemon's framer across reads."""
 
 	def __init__(self, port, *, cafile=None, direct_tls=False, alpn=None, trickle=False,
-		     domain=DOMAIN, host=None, source=None):
+		     domain=DOMAIN, host=None, source=None, rcvbuf=None):
+		"""rcvbuf: a small receive buffer (bytes) makes a slow reader, whose kernel takes
+		little of what the server sends before the client reads it."""
 		self.domain = domain
 		self.cafile = cafile
 		self.trickle = trickle
 		self.buf = b""
 		self.seen = b""  # everything ever received, for assertion messages
 		self.eof = False
-		self.sock = socket.create_connection((host or HOST, port), timeout=TIMEOUT,
-						     source_address=(source, 0) if source else None)
+		host = host or HOST
+		self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+		self.sock.settimeout(TIMEOUT)
+		if rcvbuf:
+			self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+		if source:
+			self.sock.bind((source, 0))
+		self.sock.connect((host, port))
 		self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 		if direct_tls:
 			ctx = client_tls_context(cafile)

@@ -1,8 +1,10 @@
 """Offline messages (XEP-0160): stored, delivered in order and once, survive kill -9."""
 import asyncio
+import socket
+import struct
 from datetime import datetime, timezone
 
-from natter import DOMAIN, NS_DELAY, jid
+from natter import DOMAIN, NS_DELAY, TIMEOUT, USERS, RawConn, jid
 
 
 def delay_of(msg):
@@ -85,3 +87,102 @@ def test_offline_survives_kill9(daemon_factory, xmpp):
 		check_offline_copy(first, sent_at, jid("bob") + "/k9")
 		await alice.no_message(wait=0.8, match=lambda m: "cut" in m["body"])
 	xmpp.run(receive())
+
+
+# A backlog as large as a user's queue may grow (CONFIG_NT_OFFLINE_MAX, 1000 messages) of
+# stanzas of 9,000 bytes, legal ones well under RFC 6120's 10,000-byte floor: 9 MB, more than
+# a connection's output queue (CONFIG_NT_OUTBUF_MAX, 1 MiB) and the kernel's socket buffers
+# (4 MiB at most by default) together can hold.
+BIG_COUNT = 1000
+BIG_FILL = "x" * 9000
+
+
+def big_body(i):
+	return f"#{i:04d} {BIG_FILL}"
+
+
+def big_index(msg):
+	body = msg["body"]
+	return int(body[1:5]) if body.startswith("#") and body.endswith(BIG_FILL) else None
+
+
+async def ping(client):
+	"""A round trip to the server: what the client sent before it has been handled (and what
+	that stored is committed: the answer leaves only after the turn's commit)."""
+	await client["xep_0199"].ping(jid=DOMAIN, timeout=TIMEOUT)
+
+
+async def send_backlog(xmpp, to):
+	bob = await xmpp.login("bob", resource="flood")
+	for i in range(BIG_COUNT):
+		bob.say(jid(to), big_body(i))
+	await ping(bob)
+	errors = bob_errors(bob)
+	assert not errors, f"the server refused stored messages: {errors[:3]}"
+	return bob
+
+
+def bob_errors(client):
+	"""Message errors the sender got back so far (drains its queue)."""
+	out = []
+	while not client.messages.empty():
+		m = client.messages.get_nowait()
+		if m["type"] == "error":
+			out.append(m["error"]["condition"])
+	return out
+
+
+def test_offline_backlog_larger_than_output_queue(daemon, xmpp):
+	"""Read by a client with a small receive buffer, so that the kernel takes little of the
+	backlog off the server's output queue."""
+	xmpp.run(send_backlog(xmpp, "alice"), timeout=120)
+	raw = RawConn(daemon.c2s_port, cafile=daemon.cert, rcvbuf=4096)
+	raw.login("alice", USERS["alice"], resource="slow")
+	for i in range(BIG_COUNT):
+		msg = raw.read_message()
+		assert f"#{i:04d} " in msg, f"message {i} missing or out of order"
+	raw.close()
+	assert "limit reached" not in daemon.log()
+
+	async def again():
+		# Each was deleted once handed over: the next login finds the store empty.
+		alice = await xmpp.login("alice", resource="again")
+		await ping(alice)
+		assert all(big_index(m) is None for m in drain(alice.messages))
+	xmpp.run(again())
+
+
+def drain(queue):
+	out = []
+	while not queue.empty():
+		out.append(queue.get_nowait())
+	return out
+
+
+def test_offline_backlog_connection_lost_halfway(daemon, xmpp):
+	"""A client that drops its connection after reading 20 of the 1000 leaves the rest
+	stored: the next login gets what had not been handed to the lost connection, in order and
+	once, up to the last."""
+	async def fill():
+		await send_backlog(xmpp, "alice")
+	xmpp.run(fill(), timeout=120)
+
+	raw = RawConn(daemon.c2s_port, cafile=daemon.cert, rcvbuf=4096)
+	raw.login("alice", USERS["alice"], resource="flaky")
+	for i in range(20):
+		assert f"#{i:04d} " in raw.read_message(), f"message {i} out of order"
+	raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+	raw.close()		# a reset, as a phone losing its network would leave it
+
+	async def rest():
+		alice = await xmpp.login("alice", resource="back")
+		first = await alice.next_message(match=lambda m: big_index(m) is not None)
+		got = [big_index(first)]
+		while got[-1] < BIG_COUNT - 1:
+			msg = await alice.next_message(match=lambda m: big_index(m) is not None)
+			got.append(big_index(msg))
+		assert 20 <= got[0] < BIG_COUNT - 1, f"the rest started at #{got[0]}"
+		assert got == list(range(got[0], BIG_COUNT)), "not the rest, in order, once"
+		await ping(alice)
+		assert all(big_index(m) is None for m in drain(alice.messages))
+	xmpp.run(rest(), timeout=120)

@@ -273,6 +273,39 @@ static void fd_watches_fire_and_unwatch_safely(void **state)
 	close(pb[1]);
 }
 
+/* before_sleep asks for two more turns: they run without waiting for an event or a timer. */
+static void again_before_sleep(struct net_loop *l, void *arg)
+{
+	int *left = arg;
+
+	if (*left > 0) {
+		(*left)--;
+		net_loop_again(l);
+	}
+}
+
+static void loop_again_skips_the_wait(void **state)
+{
+	struct net_loop *l = net_loop_new(4);
+	int left = 2;
+	uint64_t start;
+
+	(void)state;
+	assert_non_null(l);
+	net_set_before_sleep(l, again_before_sleep, &left);
+	assert_non_null(net_timer_add(l, 60000, t_tick, NULL));	/* far: the wait's bound */
+	assert_int_equal(net_loop_once(l, 0), NT_OK);		/* asks for another turn */
+	start = net_now_ms(l);
+	assert_int_equal(net_loop_once(l, -1), NT_OK);		/* must not wait a minute */
+	assert_int_equal(net_loop_once(l, -1), NT_OK);
+	assert_int_equal(left, 0);
+	assert_true(net_now_ms(l) - start < 30000);
+	/* Nothing asked again: the next turn waits, here for its bound of 20 ms. */
+	assert_int_equal(net_loop_once(l, 20), NT_OK);
+	assert_true(net_now_ms(l) - start >= 20);
+	net_loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +314,7 @@ int main(void)
 		cmocka_unit_test(timers_heap_order_with_cancels),
 		cmocka_unit_test(signals_through_loop),
 		cmocka_unit_test(fd_watches_fire_and_unwatch_safely),
+		cmocka_unit_test(loop_again_skips_the_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
