@@ -15,6 +15,7 @@ const char *nt_strerror(int rc)
 	case NT_EAUTH:   return "authentication failed";
 	case NT_ECLOSED: return "connection closed";
 	case NT_EBUSY:   return "busy";
+	case NT_EFULL:   return "store full";
 	default:         return "unknown error";
 	}
 }

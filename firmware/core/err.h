@@ -14,6 +14,7 @@ enum {
 	NT_EAUTH   = -9,	/* authentication failed */
 	NT_ECLOSED = -10,	/* the peer closed the connection */
 	NT_EBUSY   = -11,	/* locked by someone else */
+	NT_EFULL   = -12,	/* the store has no room left (its map or the disk) */
 };
 
 /* A short lowercase text for an NT_E* code; never NULL. */

@@ -25,6 +25,7 @@ static void usage(FILE *f)
 		"  --handshake-timeout-ms N time allowed to log in (default %d)\n"
 		"  --idle-timeout-ms N      time a silent session lives (default %d)\n"
 		"  --tls-sleep-ms N         idle time before TLS buffers are freed (default %d)\n"
+		"  --store-max-mb N         the store grows up to N MiB (default %d; tests)\n"
 		"  --user NAME              started as root, run as NAME (default %s)\n"
 		"  --net epoll|lwip         the kernel's TCP/IP or natterd's own (lwIP) on a port\n"
 		"  --lwip-driver tap|packet the port's kind: a TAP device or a raw Ethernet port\n"
@@ -43,7 +44,8 @@ static void usage(FILE *f)
 		"  -v, --verbose            debug logging\n",
 		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HTTPS_PORT,
 		CONFIG_NT_HTTP_PORT, CONFIG_NT_SETUP_WINDOW_S, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
-		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_USER);
+		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_LMDB_MAP_MAX_MB,
+		CONFIG_NT_USER);
 }
 
 static int parse_num(const char *s, long lo, long hi, const char *what, long *out)
@@ -64,7 +66,7 @@ enum {
 	OPT_DATADIR = 256, OPT_DOMAIN, OPT_LISTEN, OPT_C2S, OPT_C2S_TLS, OPT_HS, OPT_IDLE,
 	OPT_TLS_SLEEP, OPT_USER, OPT_NET, OPT_LWIP_DRIVER, OPT_LWIP_IF, OPT_LWIP_IP4, OPT_LWIP_GW4,
 	OPT_LWIP_IP6, OPT_SYS_ROOT, OPT_WATCHDOG, OPT_WATCHDOG_S, OPT_LED, OPT_BUTTON,
-	OPT_BUTTON_HOLD, OPT_HTTPS, OPT_HTTP, OPT_SETUP_WINDOW,
+	OPT_BUTTON_HOLD, OPT_HTTPS, OPT_HTTP, OPT_SETUP_WINDOW, OPT_STORE_MAX,
 };
 
 static int parse_args(int argc, char **argv, struct natterd_opts *o)
@@ -81,6 +83,7 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		{ "handshake-timeout-ms", required_argument, NULL, OPT_HS },
 		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
 		{ "tls-sleep-ms", required_argument, NULL, OPT_TLS_SLEEP },
+		{ "store-max-mb", required_argument, NULL, OPT_STORE_MAX },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "lwip-driver", required_argument, NULL, OPT_LWIP_DRIVER },
@@ -144,6 +147,11 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 				return -1;
 			*(c == OPT_C2S ? &o->c2s_port : c == OPT_C2S_TLS ? &o->c2s_tls_port :
 			  c == OPT_HTTPS ? &o->https_port : &o->http_port) = (int)v;
+			break;
+		case OPT_STORE_MAX:
+			if (parse_num(optarg, 1, 65536, "--store-max-mb", &v) != 0)
+				return -1;
+			o->store_max_mb = (unsigned)v;
 			break;
 		case OPT_SETUP_WINDOW:
 			if (parse_num(optarg, 1, 86400, "--setup-window-s", &v) != 0)

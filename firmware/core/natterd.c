@@ -224,6 +224,23 @@ static int natterd_listen(struct natterd *d)
 	return NT_OK;
 }
 
+/* A new store starts small and grows up to its limit (a smaller limit given for a test
+ * also makes it start smaller). */
+static int natterd_store_open(struct natterd *d)
+{
+	unsigned max = d->opt.store_max_mb != 0 ? d->opt.store_max_mb : CONFIG_NT_LMDB_MAP_MAX_MB;
+	unsigned reserve = CONFIG_NT_STORE_RESERVE_MB;
+	int rc;
+
+	if ((rc = store_open(&d->store, d->opt.datadir, CONFIG_NT_LMDB_MAP_MB < max ?
+			     CONFIG_NT_LMDB_MAP_MB : max, 1)) != NT_OK)
+		return rc;
+	if (reserve > max / 4)
+		reserve = max / 4;		/* a small test store keeps a quarter */
+	store_set_limits(d->store, max, reserve);
+	return NT_OK;
+}
+
 int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 {
 	struct store_txn *t;
@@ -242,7 +259,7 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 		log_err("natterd: cannot create %s: %s", opt->datadir, strerror(errno));
 		return NT_EIO;
 	}
-	if ((rc = store_open(&d->store, opt->datadir, CONFIG_NT_LMDB_MAP_MB, 1)) != NT_OK)
+	if ((rc = natterd_store_open(d)) != NT_OK)
 		return rc;
 	if ((rc = natterd_secret(d)) != NT_OK)
 		return rc;

@@ -31,6 +31,7 @@ struct natterd_opts {
 	uint32_t handshake_ms;
 	uint32_t idle_ms;
 	uint32_t tls_sleep_ms;		/* 0: release TLS buffers after every read */
+	unsigned store_max_mb;		/* the store grows up to this; 0: Kconfig */
 	const char *user;		/* started as root: become this user; "root": stay */
 	int use_lwip;			/* 1: own TCP/IP stack on opt.lwip's port; -1: unset */
 	struct net_lwip_cfg lwip;	/* NULL fields: unset (natterd_init fills them) */
@@ -56,6 +57,8 @@ struct natterd {
 	struct board *board;		/* LED, watchdog, reset button */
 	struct web *web;		/* the web page */
 	uint64_t accounts_gen;
+	uint64_t offline_refused_ms;	/* when a refused offline message was last logged */
+	const char *offline_refused_why;	/* and why */
 	char netset[6][SETTING_VALUE_MAX];	/* network settings read from the store */
 	uint8_t secret[32];		/* server-wide key for fake SCRAM credentials */
 	int stopping;

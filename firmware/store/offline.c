@@ -88,23 +88,40 @@ out:
 	return nt;
 }
 
-int store_offline_push(struct store_txn *t, const char *bare, const char *xml, size_t n)
+struct offline_push {
+	const char *bare;
+	const char *xml;
+	size_t n;
+};
+
+static int offline_push(struct store_txn *t, void *arg)
 {
+	const struct offline_push *p = arg;
 	uint8_t kb[OFFLINE_KEY_MAX];
-	MDB_val k = { 0, kb }, v = { n, (void *)xml };
+	MDB_val k = { 0, kb }, v = { p->n, (void *)p->xml };
 	uint64_t seq;
 	size_t blen;
 	int rc;
 
-	if (!t->write || xml == NULL || n == 0)
-		return NT_EINVAL;
-	if ((rc = store_bare_check(t->st, bare, &blen)) != NT_OK ||
-	    (rc = offline_next_seq(t, bare, blen, &seq)) != NT_OK)
+	if ((rc = store_bare_check(t->st, p->bare, &blen)) != NT_OK ||
+	    (rc = offline_next_seq(t, p->bare, blen, &seq)) != NT_OK)
 		return rc;
-	k.mv_size = store_offline_key(kb, sizeof(kb), bare, blen, seq);
+	k.mv_size = store_offline_key(kb, sizeof(kb), p->bare, blen, seq);
 	if ((rc = mdb_put(t->txn, t->st->dbi[TBL_OFFLINE], &k, &v, MDB_NOOVERWRITE)) != 0)
 		return store_fail(t, "offline push", rc);
 	return NT_OK;
+}
+
+int store_offline_push(struct store_txn *t, const char *bare, const char *xml, size_t n)
+{
+	struct offline_push p = { bare, xml, n };
+	int rc;
+
+	if (!t->write || xml == NULL || n == 0)
+		return NT_EINVAL;
+	if ((rc = store_nested(t, offline_push, &p)) == NT_OK)
+		t->st->txn_bytes += n;
+	return rc;
 }
 
 struct offline_walk {
@@ -112,6 +129,8 @@ struct offline_walk {
 	store_offline_fn *fn;		/* called with a copy of each record first, when set */
 	void *arg;
 	size_t count;			/* records visited */
+	uint64_t bytes;			/* their values' bytes */
+	int stop;			/* fn's non-zero answer that ended the walk */
 	char *copy;
 	size_t cap;
 };
@@ -133,7 +152,9 @@ static int offline_deliver(struct offline_walk *w, const MDB_val *k, const MDB_v
 	}
 	memcpy(w->copy, v->mv_data, v->mv_size);
 	w->copy[v->mv_size] = '\0';
-	return w->fn(w->copy, v->mv_size, w->arg);
+	if ((w->stop = w->fn(w->copy, v->mv_size, w->arg)) != 0)
+		return 1;			/* fn stopped the walk: not an error */
+	return NT_OK;
 }
 
 /* Visits bare's records in order. Deleting restarts at the range's start, which after a
@@ -165,9 +186,13 @@ static int offline_range(struct store_txn *t, const char *bare, struct offline_w
 			nt = store_fail(t, "offline walk", rc);
 			break;
 		}
-		if (w->fn != NULL && (nt = offline_deliver(w, &k, &v, plen)) != 0)
+		if (w->fn != NULL && (nt = offline_deliver(w, &k, &v, plen)) != 0) {
+			if (nt == 1)
+				nt = NT_OK;
 			break;
+		}
 		w->count++;
+		w->bytes += v.mv_size;
 		if (!w->del)
 			op = MDB_NEXT;
 		else if ((rc = mdb_cursor_del(c, 0)) != 0) {
@@ -181,22 +206,45 @@ static int offline_range(struct store_txn *t, const char *bare, struct offline_w
 	return nt;
 }
 
-int store_offline_count(struct store_txn *t, const char *bare, size_t *out)
+int store_offline_usage(struct store_txn *t, const char *bare, size_t *count, uint64_t *bytes)
 {
 	struct offline_walk w = { 0 };
 	int rc = offline_range(t, bare, &w);
 
-	*out = w.count;
+	*count = w.count;
+	*bytes = w.bytes;
 	return rc;
+}
+
+int store_offline_count(struct store_txn *t, const char *bare, size_t *out)
+{
+	uint64_t bytes;
+
+	return store_offline_usage(t, bare, out, &bytes);
+}
+
+struct offline_take {
+	const char *bare;
+	struct offline_walk w;
+};
+
+static int offline_take(struct store_txn *t, void *arg)
+{
+	struct offline_take *tk = arg;
+
+	return offline_range(t, tk->bare, &tk->w);	/* fn's stop keeps what went before */
 }
 
 int store_offline_take(struct store_txn *t, const char *bare, store_offline_fn *fn, void *arg)
 {
-	struct offline_walk w = { .del = 1, .fn = fn, .arg = arg };
+	struct offline_take tk = { bare, { .del = 1, .fn = fn, .arg = arg } };
+	int rc;
 
 	if (fn == NULL)
 		return NT_EINVAL;
-	return offline_range(t, bare, &w);
+	if ((rc = store_nested(t, offline_take, &tk)) != NT_OK)
+		return rc;
+	return tk.w.stop;
 }
 
 int store_offline_purge(struct store_txn *t, const char *bare, size_t blen)

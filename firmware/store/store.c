@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store_int.h"
@@ -36,7 +37,7 @@ static int store_nt(int mdb_rc)
 {
 	switch (mdb_rc) {
 	case MDB_MAP_FULL:
-		return NT_ELIMIT;
+		return NT_EFULL;
 	case MDB_READERS_FULL:
 	case EAGAIN:
 	case EBUSY:
@@ -163,7 +164,12 @@ static int store_env_open(struct store *st, unsigned map_mb)
 	/* Neither MDB_NOSYNC nor MDB_NOMETASYNC: a commit is on disk when it returns, so an
 	 * acknowledged message survives a crash. MDB_NOTLS: our one thread may hold a read
 	 * txn beside a write txn. */
-	return mdb_env_open(st->env, st->dir, MDB_NOTLS, STORE_FILE_MODE);
+	if ((rc = mdb_env_open(st->env, st->dir, MDB_NOTLS, STORE_FILE_MODE)) != 0)
+		return rc;
+	/* map_mb is for a new store: one that exists keeps the size it was made or grown to
+	 * (LMDB would take the larger of the two, so a natterctl built with a larger default
+	 * would grow every store it touches). */
+	return mdb_env_set_mapsize(st->env, 0);
 }
 
 static int store_meta_init(struct store *st, MDB_txn *txn)
@@ -310,6 +316,163 @@ void store_close(struct store *st)
 	free(st);
 }
 
+void store_set_limits(struct store *st, unsigned max_mb, unsigned reserve_mb)
+{
+	st->max_bytes = (uint64_t)max_mb << STORE_MB_SHIFT;
+	st->reserve_bytes = (uint64_t)reserve_mb << STORE_MB_SHIFT;
+	if (st->max_bytes > SIZE_MAX / 2)
+		st->max_bytes = SIZE_MAX / 2;		/* a 32-bit board's address space */
+}
+
+/* The map's size and the bytes up to its last page in use (freed pages included). */
+static void store_map_use(struct store *st, uint64_t *map, uint64_t *high)
+{
+	MDB_envinfo ei;
+	MDB_stat ms;
+
+	mdb_env_info(st->env, &ei);
+	mdb_env_stat(st->env, &ms);
+	*map = ei.me_mapsize;
+	*high = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+}
+
+/* Bytes the disk under the store can still take, for an unprivileged writer. */
+static uint64_t store_disk_free(const struct store *st)
+{
+	struct statvfs vs;
+
+	if (statvfs(st->dir, &vs) != 0)
+		return UINT64_MAX;		/* unknown: LMDB's own error will tell */
+	return (uint64_t)vs.f_bavail * vs.f_frsize;
+}
+
+int store_grow(struct store *st)
+{
+	uint64_t map, high, want, disk;
+	int rc;
+
+	if (st->open_txns > 0)
+		return NT_EBUSY;
+	store_map_use(st, &map, &high);
+	want = map * 2 < st->max_bytes ? map * 2 : st->max_bytes;
+	/* The file holds what is in use; what the map adds must fit on the disk. */
+	disk = store_disk_free(st);
+	if (disk != UINT64_MAX) {
+		disk = disk > st->reserve_bytes ? disk - st->reserve_bytes : 0;
+		if (want > high + disk)
+			want = high + disk;
+	}
+	want &= ~(uint64_t)0xfffff;			/* whole MiB, whole pages */
+	if (want <= map)
+		return NT_EFULL;
+	if ((rc = mdb_env_set_mapsize(st->env, (size_t)want)) != 0) {
+		log_err("store: %s: growing the map: %s", st->dir, mdb_strerror(rc));
+		return NT_ESTORE;
+	}
+	log_info("store: %s: map grown from %llu to %llu MiB", st->dir,
+		 (unsigned long long)(map >> STORE_MB_SHIFT),
+		 (unsigned long long)(want >> STORE_MB_SHIFT));
+	return NT_OK;
+}
+
+/* Pages on the free list as last committed: used again before the file grows. LMDB reads
+ * its free-page table (0) only in a read-only transaction. */
+static int store_free_pages(struct store *st, uint64_t *out)
+{
+	MDB_txn *rt = NULL;
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	size_t n;
+	int rc;
+
+	*out = 0;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &rt)) != 0 ||
+	    (rc = mdb_cursor_open(rt, 0, &c)) != 0)
+		goto out;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (v.mv_size >= sizeof(n)) {		/* an ID list, led by its count */
+			memcpy(&n, v.mv_data, sizeof(n));	/* LMDB aligns values to 2 */
+			*out += n;
+		}
+	}
+out:
+	mdb_cursor_close(c);
+	mdb_txn_abort(rt);
+	if (rc == MDB_NOTFOUND)
+		return NT_OK;
+	log_err("store: %s: free list: %s", st->dir, mdb_strerror(rc));
+	return store_nt(rc);
+}
+
+int store_room(struct store_txn *t, size_t n)
+{
+	struct store *st = t->st;
+	uint64_t map, high, freep, need, limit = st->max_bytes;
+	MDB_stat ms;
+	int rc;
+
+	if (store_disk_free(st) < st->reserve_bytes + n)
+		return NT_EFULL;
+	store_map_use(st, &map, &high);
+	if (limit < map)
+		limit = map;			/* a store made larger than today's limit */
+	/* This transaction's writes are not in the high-water mark yet; pages take each
+	 * value with its node and half-empty neighbours: count twice what is written. */
+	need = high + 2 * (st->txn_bytes + n);
+	if (need + st->reserve_bytes > limit) {
+		/* Near the limit by the high-water mark: count what the free list gives back. */
+		if ((rc = store_free_pages(st, &freep)) != NT_OK)
+			return rc;
+		mdb_env_stat(st->env, &ms);
+		freep *= ms.ms_psize;
+		need -= freep < need ? freep : need;
+		if (need + st->reserve_bytes > limit)
+			return NT_EFULL;
+	}
+	/* It fits the limit; it must also fit the map as it is, with an eighth to spare for
+	 * the commit's own pages, or the map grows first. */
+	if (need + map / 8 > map && map < limit)
+		return NT_EAGAIN;
+	return NT_OK;
+}
+
+int store_nested(struct store_txn *t, store_nested_fn *fn, void *arg)
+{
+	struct store_txn child = { .st = t->st, .write = 1 };
+	int rc;
+
+	if (!t->write || t->failed)
+		return NT_EINVAL;
+	if ((rc = mdb_txn_begin(t->st->env, t->txn, 0, &child.txn)) != 0) {
+		log_err("store: %s: nested transaction: %s", t->st->dir, mdb_strerror(rc));
+		return store_nt(rc);
+	}
+	rc = fn(&child, arg);
+	if (rc != NT_OK || child.failed) {
+		mdb_txn_abort(child.txn);
+		return rc != NT_OK ? rc : NT_ESTORE;
+	}
+	if ((rc = mdb_txn_commit(child.txn)) != 0) {
+		log_err("store: %s: nested commit: %s", t->st->dir, mdb_strerror(rc));
+		return store_nt(rc);
+	}
+	return NT_OK;
+}
+
+/* Before a write transaction: a map less than a quarter free doubles now, while no
+ * transaction is open, so that a turn seldom meets a full map. */
+static void store_grow_early(struct store *st)
+{
+	uint64_t map, high;
+
+	if (st->max_bytes == 0 || st->open_txns > 0)
+		return;
+	store_map_use(st, &map, &high);
+	if (high > map - map / 4 && map < st->max_bytes)
+		(void)store_grow(st);		/* NT_EFULL: the limit, logged by the caller */
+}
+
 int store_txn_writable(const struct store_txn *t)
 {
 	return t->write;
@@ -329,6 +492,10 @@ int store_begin(struct store *st, int write, struct store_txn **out)
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NT_ENOMEM;
+	if (write) {
+		store_grow_early(st);
+		st->txn_bytes = 0;
+	}
 	rc = mdb_txn_begin(st->env, NULL, flags, &t->txn);
 	if (rc == MDB_MAP_RESIZED && st->open_txns == 0) {
 		/* Another process grew the map: adopt its size and try again. */

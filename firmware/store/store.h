@@ -23,6 +23,20 @@ int  store_open(struct store **out, const char *dir, unsigned map_mb, int create
 /* NULL-safe; any open transaction must be ended first. */
 void store_close(struct store *st);
 
+/* Room. A new store's map is map_mb (store_open); an existing one keeps the size it has. When
+ * a write transaction begins with less than a quarter of the map left, the map doubles, up to
+ * max_mb and to what the disk can still take less reserve_mb. Without this call the map never
+ * grows and nothing is reserved. */
+void store_set_limits(struct store *st, unsigned max_mb, unsigned reserve_mb);
+/* Grows the map now (no transaction may be open in this process): NT_OK, NT_EFULL when it
+ * cannot grow (at the limit, or the disk is short), NT_EBUSY with a transaction open. */
+int  store_grow(struct store *st);
+/* Whether n more bytes of user data (offline messages) fit while the store keeps its reserve:
+ * the pages in use stay reserve_mb below max_mb and the disk keeps reserve_mb free (accounts
+ * and settings may use the reserve). NT_OK; NT_EAGAIN when they fit once the map has grown
+ * (commit t, store_grow, begin again); NT_EFULL when they do not fit. */
+int  store_room(struct store_txn *t, size_t n);
+
 /* Begins a transaction (write when write is 1). A write transaction waits for another
  * process's writer to finish. */
 int  store_begin(struct store *st, int write, struct store_txn **out);
@@ -45,7 +59,7 @@ struct account {
 };
 int store_account_get(struct store_txn *t, const char *bare, struct account *out); /* NT_ENOENT */
 /* NT_EEXIST when create_only and the account exists. NT_ELIMIT when bare is longer than an
- * LMDB key allows (about 500 bytes), or the map is full (then abort the txn). */
+ * LMDB key allows (about 500 bytes); NT_EFULL when the map is full (then abort the txn). */
 int store_account_put(struct store_txn *t, const struct account *a, int create_only);
 /* Deletes the account and its offline messages. NT_ENOENT when missing. */
 int store_account_del(struct store_txn *t, const char *bare);
@@ -61,10 +75,13 @@ int store_accounts_generation(struct store_txn *t, uint64_t *out);
 
 /* offline: key = bare JID '\0' 8-byte big-endian sequence number; value = the stanza's XML.
  * Messages come back in the order they were pushed. */
-/* NT_EINVAL for n == 0; NT_ELIMIT as for store_account_put. */
+/* In a nested transaction: when the map is full (NT_EFULL) t stays usable and holds the rest
+ * of its writes. NT_EINVAL for n == 0; NT_ELIMIT for a bare JID too long for a key. */
 int store_offline_push(struct store_txn *t, const char *bare, const char *xml, size_t n);
 /* Messages stored for bare. */
 int store_offline_count(struct store_txn *t, const char *bare, size_t *out);
+/* Messages stored for bare and their bytes. */
+int store_offline_usage(struct store_txn *t, const char *bare, size_t *count, uint64_t *bytes);
 typedef int store_offline_fn(const char *xml, size_t n, void *arg); /* non-zero stops */
 /* Calls fn for each stored message in order, then deletes those it was called for. xml is
  * a NUL-terminated copy valid during the call. A message for which fn returns non-zero is

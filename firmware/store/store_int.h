@@ -23,6 +23,9 @@ struct store {
 	size_t bare_max;		/* longest bare JID usable as a key in every table */
 	int writing;			/* a write txn is open in this process */
 	unsigned open_txns;
+	uint64_t max_bytes;		/* the map grows up to this (store_set_limits) */
+	uint64_t reserve_bytes;		/* room user data leaves free, in the map and on disk */
+	uint64_t txn_bytes;		/* user data the open write transaction added */
 	char dir[1024];
 };
 
@@ -59,8 +62,13 @@ static inline uint64_t store_be64_get(const uint8_t *p)
 
 /* store.c -------------------------------------------------------------------------------- */
 /* Logs "store: what: <lmdb reason>" and marks t failed (commit will abort). Returns
- * NT_ELIMIT when the map is full, NT_EBUSY when the reader table is full, else NT_ESTORE. */
+ * NT_EFULL when the map is full, NT_EBUSY when the reader table is full, else NT_ESTORE. */
 int  store_fail(struct store_txn *t, const char *what, int mdb_rc);
+typedef int store_nested_fn(struct store_txn *child, void *arg);
+/* Runs fn in a transaction nested in t (a write txn): what fn wrote joins t when it returns
+ * NT_OK, and is undone when it fails, leaving t usable (a full map costs only that write).
+ * fn's error, or the store's. */
+int  store_nested(struct store_txn *t, store_nested_fn *fn, void *arg);
 /* NT_OK and *len when bare is a usable key: 1..bare_max bytes. NT_EINVAL when empty or
  * NULL, NT_ELIMIT when too long for an LMDB key. */
 int  store_bare_check(const struct store *st, const char *bare, size_t *len);

@@ -48,7 +48,8 @@ static void message_offline(struct natterd *d, mxml_node_t *st, const char *bare
 	switch (offline_store(d, bare, st)) {
 	case NT_OK:
 		break;
-	case NT_ELIMIT:
+	case NT_ELIMIT:		/* the user's queue is full */
+	case NT_EFULL:		/* the store keeps its reserve */
 		stanza_bounce(d, st, "wait", "resource-constraint");
 		break;
 	default:

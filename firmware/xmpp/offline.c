@@ -21,6 +21,71 @@
 #include "xmpp/ns.h"
 #include "xmpp/router.h"
 
+#define OFFLINE_LOG_PERIOD_MS 10000	/* refusals in a flood are logged this often */
+
+/* Logs a refused message: a new reason at once, the same one at most once per period (a
+ * flood must not flood the log). why is a fixed string. */
+static void offline_refused(struct natterd *d, const char *bare, const char *why)
+{
+	uint64_t now = net_now_ms(d->loop);
+
+	if (why == d->offline_refused_why &&
+	    now - d->offline_refused_ms < OFFLINE_LOG_PERIOD_MS)
+		return;
+	d->offline_refused_ms = now;
+	d->offline_refused_why = why;
+	log_info("offline: not storing a message for %s: %s", bare, why);
+}
+
+/* Whether bare's queue and the store take len more bytes: NT_OK, NT_ELIMIT (the user's
+ * share is used up) or NT_EFULL (the store keeps its reserve for accounts and settings).
+ * When the map must grow first, the turn's writes are committed and *t is a new
+ * transaction. */
+static int offline_admit(struct natterd *d, struct store_txn **t, const char *bare, size_t len)
+{
+	size_t count;
+	uint64_t bytes;
+	int rc;
+
+	if ((rc = store_offline_usage(*t, bare, &count, &bytes)) != NT_OK)
+		return rc;
+	if (count >= CONFIG_NT_OFFLINE_MAX) {
+		offline_refused(d, bare, "the queue holds CONFIG_NT_OFFLINE_MAX messages");
+		return NT_ELIMIT;
+	}
+	if (bytes + len > (uint64_t)CONFIG_NT_OFFLINE_USER_MAX_KB * 1024) {
+		offline_refused(d, bare, "the queue holds CONFIG_NT_OFFLINE_USER_MAX_KB");
+		return NT_ELIMIT;
+	}
+	if ((rc = store_room(*t, len)) == NT_EAGAIN) {
+		if (natterd_commit(d) != NT_OK)
+			return NT_ESTORE;
+		(void)store_grow(d->store);	/* logs; when it cannot, the push will tell */
+		if ((*t = natterd_txn(d)) == NULL)
+			return NT_ESTORE;
+		if ((rc = store_room(*t, len)) == NT_EAGAIN)
+			rc = NT_OK;
+	}
+	if (rc == NT_EFULL)
+		offline_refused(d, bare, "the store is full (it keeps its reserve)");
+	return rc;
+}
+
+/* The map filled up: the turn's other writes are committed, the map grows, and the push is
+ * tried once more in a new transaction. */
+static int offline_push_grown(struct natterd *d, const char *bare, const char *xml, size_t len)
+{
+	struct store_txn *t;
+	int rc;
+
+	if (natterd_commit(d) != NT_OK || (rc = store_grow(d->store)) != NT_OK ||
+	    (t = natterd_txn(d)) == NULL) {
+		offline_refused(d, bare, "the store is full and cannot grow");
+		return NT_EFULL;
+	}
+	return store_offline_push(t, bare, xml, len);
+}
+
 int offline_store(struct natterd *d, const char *bare, mxml_node_t *st)
 {
 	struct store_txn *t = natterd_txn(d);
@@ -28,18 +93,12 @@ int offline_store(struct natterd *d, const char *bare, mxml_node_t *st)
 	time_t now = time(NULL);
 	struct tm tm;
 	mxml_node_t *delay;
-	size_t count, len;
+	size_t len;
 	char *xml;
 	int rc;
 
 	if (t == NULL)
 		return NT_ESTORE;
-	if ((rc = store_offline_count(t, bare, &count)) != NT_OK)
-		return rc;
-	if (count >= CONFIG_NT_OFFLINE_MAX) {
-		log_info("offline: queue of %s is full (%zu)", bare, count);
-		return NT_ELIMIT;
-	}
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if ((delay = xml_elem(st, "delay", NS_DELAY)) == NULL)
@@ -50,7 +109,9 @@ int offline_store(struct natterd *d, const char *bare, mxml_node_t *st)
 	mxmlDelete(delay);
 	if (xml == NULL)
 		return NT_ENOMEM;
-	rc = store_offline_push(t, bare, xml, len);
+	if ((rc = offline_admit(d, &t, bare, len)) == NT_OK &&
+	    (rc = store_offline_push(t, bare, xml, len)) == NT_EFULL)
+		rc = offline_push_grown(d, bare, xml, len);
 	free(xml);
 	return rc;
 }

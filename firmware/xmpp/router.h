@@ -49,7 +49,9 @@ void presence_free_directed(struct c2s *s);
 void iq_to_server(struct c2s *s, mxml_node_t *st, const struct jid *to);
 void iq_route(struct natterd *d, struct c2s *from, mxml_node_t *st, const struct jid *to);
 /* offline.c */
-/* Stores a message for bare; NT_ELIMIT when the user's queue is full. */
+/* Stores a message for bare; NT_ELIMIT when the user's queue is full (count or bytes),
+ * NT_EFULL when the store is (it keeps a reserve, and grows when its map fills). May commit
+ * the turn's transaction early: callers hold no transaction across it. */
 int  offline_store(struct natterd *d, const char *bare, mxml_node_t *st);
 /* Sends s everything stored for its user, in order and once: batch by batch, each when the
  * session's output has drained (offline_pump), so that no backlog overflows the output queue.

@@ -349,6 +349,19 @@ class Client(slixmpp.ClientXMPP):
 	def say(self, to, body, mtype="chat", **kw):
 		self.make_message(mto=to, mbody=body, mtype=mtype, **kw).send()
 
+	async def ping(self, timeout=None):
+		"""A round trip to the server (XEP-0199): everything this client sent before has
+		been handled, what it stored is committed (answers leave after the turn's commit),
+		and what the server sent this client in answer is queued here."""
+		await self["xep_0199"].ping(jid=DOMAIN, timeout=timeout or TIMEOUT)
+
+	def drain_messages(self):
+		"""Every message received and not yet taken, taken now."""
+		out = []
+		while not self.messages.empty():
+			out.append(self.messages.get_nowait())
+		return out
+
 	async def wait_gone(self, timeout=None):
 		return await asyncio.wait_for(asyncio.shield(self.gone), timeout or TIMEOUT)
 

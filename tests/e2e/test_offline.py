@@ -4,7 +4,7 @@ import socket
 import struct
 from datetime import datetime, timezone
 
-from natter import DOMAIN, NS_DELAY, TIMEOUT, USERS, RawConn, jid
+from natter import DOMAIN, NS_DELAY, USERS, RawConn, jid
 
 
 def delay_of(msg):
@@ -106,30 +106,19 @@ def big_index(msg):
 	return int(body[1:5]) if body.startswith("#") and body.endswith(BIG_FILL) else None
 
 
-async def ping(client):
-	"""A round trip to the server: what the client sent before it has been handled (and what
-	that stored is committed: the answer leaves only after the turn's commit)."""
-	await client["xep_0199"].ping(jid=DOMAIN, timeout=TIMEOUT)
-
-
 async def send_backlog(xmpp, to):
+	"""BIG_COUNT messages to `to`, all stored; one more is refused: the queue is full."""
 	bob = await xmpp.login("bob", resource="flood")
 	for i in range(BIG_COUNT):
 		bob.say(jid(to), big_body(i))
-	await ping(bob)
-	errors = bob_errors(bob)
+	await bob.ping()
+	errors = [m["error"]["condition"] for m in bob.drain_messages() if m["type"] == "error"]
 	assert not errors, f"the server refused stored messages: {errors[:3]}"
+	bob.say(jid(to), "one too many")
+	bounce = await bob.next_message(match=lambda m: m["type"] == "error")
+	assert bounce["error"]["condition"] == "resource-constraint"
+	assert bounce["error"]["type"] == "wait"
 	return bob
-
-
-def bob_errors(client):
-	"""Message errors the sender got back so far (drains its queue)."""
-	out = []
-	while not client.messages.empty():
-		m = client.messages.get_nowait()
-		if m["type"] == "error":
-			out.append(m["error"]["condition"])
-	return out
 
 
 def test_offline_backlog_larger_than_output_queue(daemon, xmpp):
@@ -147,16 +136,9 @@ def test_offline_backlog_larger_than_output_queue(daemon, xmpp):
 	async def again():
 		# Each was deleted once handed over: the next login finds the store empty.
 		alice = await xmpp.login("alice", resource="again")
-		await ping(alice)
-		assert all(big_index(m) is None for m in drain(alice.messages))
+		await alice.ping()
+		assert all(big_index(m) is None for m in alice.drain_messages())
 	xmpp.run(again())
-
-
-def drain(queue):
-	out = []
-	while not queue.empty():
-		out.append(queue.get_nowait())
-	return out
 
 
 def test_offline_backlog_connection_lost_halfway(daemon, xmpp):
@@ -183,6 +165,6 @@ def test_offline_backlog_connection_lost_halfway(daemon, xmpp):
 			got.append(big_index(msg))
 		assert 20 <= got[0] < BIG_COUNT - 1, f"the rest started at #{got[0]}"
 		assert got == list(range(got[0], BIG_COUNT)), "not the rest, in order, once"
-		await ping(alice)
-		assert all(big_index(m) is None for m in drain(alice.messages))
+		await alice.ping()
+		assert all(big_index(m) is None for m in alice.drain_messages())
 	xmpp.run(rest(), timeout=120)

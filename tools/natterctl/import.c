@@ -241,8 +241,10 @@ static int imp_check_one(struct imp *im, struct store_txn *t, int write, struct 
 		ctl_fail("line %zu: %s is on an earlier line too", e->line, e->bare);
 		break;
 	case NT_ELIMIT:
-		ctl_fail("line %zu: %s is too long for the store, or the store is full",
-			 e->line, e->bare);
+		ctl_fail("line %zu: %s is too long for the store", e->line, e->bare);
+		break;
+	case NT_EFULL:
+		ctl_fail("line %zu: the store is full", e->line);
 		break;
 	case NT_ESTORE:
 		ctl_fail("line %zu: the record of %s is corrupt or the store failed; run "
@@ -270,7 +272,7 @@ static int imp_dry_run(struct imp *im)
 			int r = imp_check_one(im, t, write, &im->e[i], &a);
 
 			/* After a full map or a store failure the txn is no longer usable. */
-			if (r != NT_OK && (imp_problem(im) || r == NT_ELIMIT || r == NT_ESTORE))
+			if (r != NT_OK && (imp_problem(im) || r == NT_EFULL || r == NT_ESTORE))
 				break;
 		}
 		store_abort(t);

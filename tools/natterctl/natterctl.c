@@ -277,6 +277,8 @@ int ctl_open_rc(const struct ctl *c, int rc)
 
 	switch (rc) {
 	case NT_OK:
+		/* An import may need more room: the store grows as natterd's does. */
+		store_set_limits(c->st, CONFIG_NT_LMDB_MAP_MAX_MB, CONFIG_NT_STORE_RESERVE_MB);
 		return 0;
 	case NT_ENOENT:
 		if (stat(c->datadir, &sb) != 0)
@@ -329,6 +331,8 @@ static int ctl_account_rc(const struct ctl *c, int rc)
 		return ctl_fail("user %s already exists", c->bare);
 	case NT_ELIMIT:
 		return ctl_fail("%s is too long for the store", c->bare);
+	case NT_EFULL:
+		return ctl_fail("the store is full: %s was not changed", c->bare);
 	case NT_ESTORE:
 		return ctl_fail("the record of %s is corrupt or the store failed; run "
 				"natterctl check", c->bare);
@@ -348,8 +352,8 @@ static int ctl_adduser(struct ctl *c)
 	/* Refuse an existing user before asking for a password; make no store until the
 	 * password is good. */
 	rc = store_open(&c->st, c->datadir, CONFIG_NT_LMDB_MAP_MB, 0);
-	if (rc != NT_OK && rc != NT_ENOENT)
-		return ctl_open_rc(c, rc);
+	if (rc != NT_ENOENT && ctl_open_rc(c, rc) != 0)
+		return 1;
 	if (c->st != NULL) {
 		if ((rc = ctl_begin(c, 0, &t)) != 0)
 			return rc;

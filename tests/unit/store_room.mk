@@ -1,0 +1,2 @@
+unit-tests += store_room
+unit-store_room-srcs := $(store-srcs) $(core-srcs)
