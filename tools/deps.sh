@@ -16,7 +16,7 @@ pkgs=(
 	libmbedtls-dev libmxml-dev liblmdb-dev lmdb-utils libidn11-dev libcmocka-dev libssl-dev
 	liblwip-dev ethtool
 	python3 python3-kconfiglib python3-slixmpp python3-pytest
-	profanity tmux openssl valgrind procps iproute2
+	profanity finch tmux openssl valgrind procps iproute2
 	chromium
 )
 # The browser test drives chromium with Playwright under Node.js. A fresh Debian has neither

@@ -47,6 +47,7 @@
 #define CERT_NAME_CHARS  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:"
 #define CERT_TAG_DNS     (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)	/* GeneralName dNSName */
 #define CERT_TAG_IP      (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)	/* GeneralName iPAddress */
+#define CERT_KEY_USAGE   (MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_CERT_SIGN)
 
 struct cert_paths {
 	char dir[PATH_MAX], key[PATH_MAX], crt[PATH_MAX];
@@ -364,7 +365,13 @@ static int cert_set_validity(mbedtls_x509write_cert *w)
 	return mbedtls_x509write_crt_set_validity(w, from, to);
 }
 
-/* The fields of a self-signed X.509 v3 certificate for name with key. */
+/*
+ * The fields of a self-signed X.509 v3 certificate for name with key. keyUsage has
+ * keyCertSign beside digitalSignature although cA stays FALSE: NSS (Pidgin, finch) checks a
+ * self-signed certificate as its own issuer and, without keyCertSign, refuses it as
+ * SEC_ERROR_INADEQUATE_KEY_USAGE instead of offering to accept it; cA TRUE with the serverAuth
+ * EKU is refused too. OpenSSL, GnuTLS, mbedTLS, browsers and Apple's clients accept this shape.
+ */
 static int cert_fill(mbedtls_x509write_cert *w, const char *name,
                      mbedtls_ctr_drbg_context *drbg, mbedtls_pk_context *key)
 {
@@ -381,7 +388,7 @@ static int cert_fill(mbedtls_x509write_cert *w, const char *name,
 	    (rc = cert_set_serial(w, drbg)) != 0 ||
 	    (rc = cert_set_validity(w)) != 0 ||
 	    (rc = mbedtls_x509write_crt_set_basic_constraints(w, 0, -1)) != 0 ||
-	    (rc = mbedtls_x509write_crt_set_key_usage(w, MBEDTLS_X509_KU_DIGITAL_SIGNATURE)) != 0 ||
+	    (rc = mbedtls_x509write_crt_set_key_usage(w, CERT_KEY_USAGE)) != 0 ||
 	    (rc = cert_add_san(w, name)) != 0)
 		return rc;
 	return cert_add_eku(w);

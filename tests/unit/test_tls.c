@@ -148,7 +148,11 @@ static void check_new_cert(const mbedtls_x509_crt *crt)
 	assert_null(crt->subject_alt_names.next);
 	assert_true(crt->ext_types & MBEDTLS_X509_EXT_BASIC_CONSTRAINTS);
 	assert_int_equal(crt->ca_istrue, 0);
-	assert_int_equal(crt->key_usage, MBEDTLS_X509_KU_DIGITAL_SIGNATURE);
+	/* keyCertSign too: NSS (Pidgin, finch) refuses a self-signed certificate without it
+	 * (SEC_ERROR_INADEQUATE_KEY_USAGE) instead of asking whether to accept it. */
+	assert_true(crt->ext_types & MBEDTLS_X509_EXT_KEY_USAGE);
+	assert_int_equal(crt->key_usage,
+	                 MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_CERT_SIGN);
 	assert_int_equal(mbedtls_x509_crt_check_extended_key_usage(crt, MBEDTLS_OID_SERVER_AUTH,
 	                 MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH)), 0);
 	assert_true(mbedtls_x509_time_is_past(&crt->valid_from));
