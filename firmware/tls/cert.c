@@ -2,7 +2,9 @@
  * The box's key and certificate: DATADIR/tls/key.pem and DATADIR/tls/cert.pem. On first start
  * an ECDSA P-256 key and a self-signed certificate for the domain are made and saved; files
  * that exist (an admin's upload, or ours from an earlier start) are only ever read, so a bad
- * file stops the start with a clear log line instead of being replaced.
+ * file stops the start with a clear log line instead of being replaced. One exception: a
+ * certificate of the shape natterd made before its keyUsage had keyCertSign, which NSS clients
+ * refuse outright, is made anew for the same key (cert_is_old_natter()).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +50,10 @@
 #define CERT_TAG_DNS     (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2)	/* GeneralName dNSName */
 #define CERT_TAG_IP      (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7)	/* GeneralName iPAddress */
 #define CERT_KEY_USAGE   (MBEDTLS_X509_KU_DIGITAL_SIGNATURE | MBEDTLS_X509_KU_KEY_CERT_SIGN)
+#define CERT_OLD_USAGE   MBEDTLS_X509_KU_DIGITAL_SIGNATURE	/* natterd's until issue 10 */
+#define CERT_EXT_TYPES   (MBEDTLS_X509_EXT_BASIC_CONSTRAINTS | MBEDTLS_X509_EXT_KEY_USAGE | \
+                          MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE | MBEDTLS_X509_EXT_SUBJECT_ALT_NAME)
+#define CERT_EXT_COUNT   4		/* the four above, and no other */
 
 struct cert_paths {
 	char dir[PATH_MAX], key[PATH_MAX], crt[PATH_MAX];
@@ -349,15 +355,22 @@ static int cert_set_serial(mbedtls_x509write_cert *w, mbedtls_ctr_drbg_context *
 	return rc;
 }
 
+/* When a certificate made at t runs out. */
+static time_t cert_valid_until(time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	tm.tm_year += CERT_VALID_YEARS;
+	return timegm(&tm);		/* normalises 29 February into a real date */
+}
+
 static int cert_set_validity(mbedtls_x509write_cert *w)
 {
 	char from[16], to[16];
-	time_t now = time(NULL), start = now - CERT_BACKDATE_S, end;
+	time_t now = time(NULL), start = now - CERT_BACKDATE_S, end = cert_valid_until(now);
 	struct tm tm;
 
-	gmtime_r(&now, &tm);
-	tm.tm_year += CERT_VALID_YEARS;
-	end = timegm(&tm);		/* normalises 29 February into a real date */
 	gmtime_r(&start, &tm);
 	strftime(from, sizeof(from), "%Y%m%d%H%M%S", &tm);
 	gmtime_r(&end, &tm);
@@ -497,6 +510,103 @@ static int cert_read_crt(const struct cert_paths *p, const char *name,
 	return NT_OK;
 }
 
+/* The number of extensions in crt, or -1 when they do not parse. */
+static int cert_ext_count(const mbedtls_x509_crt *crt)
+{
+	unsigned char *c = crt->v3_ext.p, *end = c + crt->v3_ext.len;
+	size_t n;
+	int count = 0;
+
+	if (c == NULL || mbedtls_asn1_get_tag(&c, end, &n, CERT_ASN1_SEQ) != 0)
+		return -1;
+	end = c + n;
+	for (; c < end; c += n, count++)
+		if (mbedtls_asn1_get_tag(&c, end, &n, CERT_ASN1_SEQ) != 0)
+			return -1;
+	return count;
+}
+
+static time_t cert_time(const mbedtls_x509_time *t)
+{
+	struct tm tm = {
+		.tm_year = t->year - 1900, .tm_mon = t->mon - 1, .tm_mday = t->day,
+		.tm_hour = t->hour, .tm_min = t->min, .tm_sec = t->sec,
+	};
+
+	return timegm(&tm);
+}
+
+/* 1 when crt's fields are the ones cert_fill() wrote with the old keyUsage: one certificate,
+ * named by one CN and issued by that same name, natterd's serial form, its four extensions
+ * and nothing else, and its validity to the second. */
+static int cert_has_old_fields(const mbedtls_x509_crt *crt)
+{
+	const mbedtls_x509_buf *eku = &crt->ext_key_usage.buf;
+
+	if (crt->next != NULL || crt->version != 3 || crt->serial.len != CERT_SERIAL_LEN ||
+	    (crt->serial.p[0] & 0xc0) != 0x40 || crt->subject.next != NULL ||
+	    MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &crt->subject.oid) != 0 ||
+	    crt->issuer_raw.len != crt->subject_raw.len ||
+	    memcmp(crt->issuer_raw.p, crt->subject_raw.p, crt->subject_raw.len) != 0)
+		return 0;
+	if (crt->ext_types != CERT_EXT_TYPES || cert_ext_count(crt) != CERT_EXT_COUNT ||
+	    crt->ca_istrue != 0 || crt->key_usage != CERT_OLD_USAGE ||
+	    crt->subject_alt_names.next != NULL || crt->ext_key_usage.next != NULL ||
+	    MBEDTLS_OID_CMP(MBEDTLS_OID_SERVER_AUTH, eku) != 0)
+		return 0;
+	return cert_time(&crt->valid_to) ==
+	       cert_valid_until(cert_time(&crt->valid_from) + CERT_BACKDATE_S);
+}
+
+/* 1 when crt is signed by its own key with ECDSA and SHA-256, as natterd signs. */
+static int cert_signs_itself(mbedtls_x509_crt *crt)
+{
+	unsigned char md[32];
+
+	if (crt->sig_md != MBEDTLS_MD_SHA256 || crt->sig_pk != MBEDTLS_PK_ECDSA ||
+	    mbedtls_sha256_ret(crt->tbs.p, crt->tbs.len, md, 0) != 0)
+		return 0;
+	return mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, md, sizeof(md), crt->sig.p,
+	                         crt->sig.len) == 0;
+}
+
+/*
+ * 1 when crt is one natterd made before issue 10: self-signed, keyUsage digitalSignature
+ * alone, every other field as cert_fill() writes it. An admin's upload (issued by a CA, or
+ * self-signed by another tool: other serials, extensions, names or dates) never matches, so
+ * it is never replaced.
+ */
+static int cert_is_old_natter(mbedtls_x509_crt *crt)
+{
+	return cert_has_old_fields(crt) && cert_signs_itself(crt);
+}
+
+/* Replaces crt, read from p->crt and of natterd's old shape, with a new certificate for the
+ * same key. On failure (logged) the old one stays in use and on disk. */
+static void cert_remake(const struct cert_paths *p, const char *name,
+                        mbedtls_ctr_drbg_context *drbg, mbedtls_pk_context *key,
+                        mbedtls_x509_crt *crt)
+{
+	char fp[TLS_FP_LEN];
+	mbedtls_x509_crt fresh;
+
+	tls_cert_fingerprint(crt, fp);
+	log_warn("tls: %s (sha256 %s) is natterd's old self-signed certificate whose keyUsage "
+	         "lacks keyCertSign, which Pidgin and other NSS clients refuse without asking; "
+	         "making a new one for the same key", p->crt, fp);
+	mbedtls_x509_crt_init(&fresh);
+	if (cert_make_crt(p, name, drbg, key, &fresh) != NT_OK) {
+		log_warn("tls: keeping the old certificate %s", p->crt);
+		mbedtls_x509_crt_free(&fresh);
+		return;
+	}
+	tls_cert_fingerprint(&fresh, fp);
+	log_warn("tls: new certificate %s, sha256 fingerprint %s; clients that accepted the old "
+	         "one will ask to accept this one", p->crt, fp);
+	mbedtls_x509_crt_free(crt);
+	*crt = fresh;			/* no pointer into the struct itself: a plain move */
+}
+
 /* mbedTLS signs with a key of the generic EC type through a temporary ECDSA copy whose curve
  * tables are rebuilt for every signature; a key of the ECDSA type keeps them after the first
  * one. Measured here: 0.52 against 0.24 ms of CPU per handshake. */
@@ -537,7 +647,11 @@ int tls_cert_load(const char *datadir, const char *domain, mbedtls_ctr_drbg_cont
 	if (rc != NT_OK)
 		return rc;
 	rc = have_crt ? cert_read_crt(&p, name, key, crt) : cert_make_crt(&p, name, drbg, key, crt);
-	return rc == NT_OK ? cert_key_for_signing(key) : rc;
+	if (rc != NT_OK)
+		return rc;
+	if (have_crt && cert_is_old_natter(crt))
+		cert_remake(&p, name, drbg, key, crt);
+	return cert_key_for_signing(key);
 }
 
 void tls_cert_fingerprint(const mbedtls_x509_crt *crt, char out[TLS_FP_LEN])

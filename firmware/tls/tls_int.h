@@ -11,7 +11,9 @@
 /* Loads DATADIR/tls/key.pem and DATADIR/tls/cert.pem into key and crt (both initialised by
  * the caller, who frees them on any result). A missing key (with no certificate) is made: an
  * ECDSA P-256 key saved with mode 0600; a missing certificate is made self-signed for domain
- * with the key. Files that exist are never overwritten. drbg must be seeded.
+ * with the key. Files that exist are never overwritten, but for a certificate of the shape
+ * natterd made before its keyUsage had keyCertSign: it is made anew for the same key, and
+ * kept (with a warning) should that fail. drbg must be seeded.
  * NT_OK; NT_EIO when a file is unreadable, malformed, or the key does not fit the certificate;
  * NT_EINVAL for a domain that cannot name a certificate. Every failure is logged. */
 int  tls_cert_load(const char *datadir, const char *domain, mbedtls_ctr_drbg_context *drbg,

@@ -1,0 +1,2 @@
+unit-tests += tls_cert
+unit-tls_cert-srcs := $(tls-srcs) $(core-srcs) tests/unit/stubs/net_pipe.c
