@@ -14,5 +14,6 @@ natterd-srcs += $(core-srcs) $(xml-srcs) $(jid-srcs) $(scram-srcs) $(store-srcs)
                 firmware/core/privs.c firmware/core/setupcode.c \
                 firmware/xmpp/c2s.c firmware/xmpp/sasl.c firmware/xmpp/router.c \
                 firmware/xmpp/stanza.c firmware/xmpp/message.c firmware/xmpp/presence.c \
-                firmware/xmpp/iq.c firmware/xmpp/disco.c firmware/xmpp/offline.c
+                firmware/xmpp/iq.c firmware/xmpp/disco.c firmware/xmpp/offline.c \
+                firmware/xmpp/credcheck.c
 

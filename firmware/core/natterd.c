@@ -22,6 +22,7 @@
 #include "tls/tls.h"
 #include "web/web.h"
 #include "xmpp/c2s.h"
+#include "xmpp/credcheck.h"
 #include "xmpp/router.h"
 
 #define TICK_MS 250			/* timeouts and the account poll run this often */
@@ -62,23 +63,17 @@ static void natterd_before_sleep(struct net_loop *l, void *arg)
 		net_loop_again(l);
 }
 
-/* natterctl deluser: end the streams of accounts that no longer exist. */
+/* natterctl deluser or passwd, the first-run page: end the streams of accounts that no
+ * longer exist or whose password changed. */
 static void natterd_poll_accounts(struct natterd *d)
 {
 	struct store_txn *t = natterd_txn(d);
 	uint64_t gen;
-	struct account *a;
 
 	if (t == NULL || store_accounts_generation(t, &gen) != NT_OK || gen == d->accounts_gen)
 		return;
 	d->accounts_gen = gen;
-	if ((a = malloc(sizeof(*a))) == NULL)
-		return;
-	for (struct c2s *s = d->sessions; s != NULL; s = s->next)
-		if (s->authed && s->state != C2S_CLOSED &&
-		    store_account_get(t, s->bare, a) == NT_ENOENT)
-			c2s_stream_error(s, "not-authorized", "this account was deleted");
-	free(a);
+	credcheck_sessions(d);
 }
 
 static void natterd_tick(struct net_loop *l, void *arg)

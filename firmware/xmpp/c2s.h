@@ -18,6 +18,8 @@ struct xml_framer;
 struct user;
 struct jidlist;
 
+#define C2S_CRED_TAG_LEN 16	/* bytes of credcheck.h's tag */
+
 enum c2s_state {
 	C2S_TLS_HANDSHAKE,	/* direct TLS or after <proceed/>: handshake running */
 	C2S_WAIT_HEADER,	/* waiting for the client's stream header */
@@ -61,6 +63,8 @@ struct c2s {
 	struct c2s *unext;		/* the user's resources */
 	struct net_timer *delay_timer;
 	int sasl_mech;			/* mechanism waiting for its initial response */
+	uint8_t cred_tag[C2S_CRED_TAG_LEN];	/* credcheck.h: the credentials it logged in */
+	unsigned cred_tagged : 1;		/* with, once cred_tag is set */
 };
 
 /* Accept callbacks for the listeners (arg is the struct natterd). */

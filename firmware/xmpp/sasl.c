@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "xml/xml.h"
 #include "xmpp/c2s.h"
+#include "xmpp/credcheck.h"
 #include "xmpp/ns.h"
 
 #define SASL_DELAY_BASE_MS 500
@@ -140,6 +141,7 @@ static void sasl_succeeded(struct c2s *s, const char *bare, const char *final_ms
 	sasl_scram_drop(s);
 	s->authed = 1;
 	s->restart_pending = 1;
+	(void)credcheck_remember(s);	/* untagged, it ends at the next account change */
 	log_info(C2S_LOG " %s authenticated from %s", s->id, bare, net_peer_addr(s->conn));
 }
 

@@ -33,6 +33,37 @@ def test_passwd_switches_password(daemon, xmpp):
 	xmpp.run(go())
 
 
+def test_passwd_throws_the_old_sessions_out(daemon, xmpp):
+	"""A new password ends every session that logged in with the old one (a thief's), with
+	a stream error; other accounts' sessions and sessions made with the new password stay."""
+	async def login():
+		thief = await xmpp.login("alice", resource="thief", mech="SCRAM-SHA-256")
+		plain = await xmpp.login("alice", resource="plain", mech="PLAIN")
+		bob = await xmpp.login("bob")
+		return thief, plain, bob
+	thief, plain, bob = xmpp.run(login())
+
+	t0 = time.monotonic()
+	natterctl(daemon.datadir, "passwd", jid("alice"), stdin="alice-new-pw\n")
+
+	async def after():
+		await asyncio.gather(*(c.wait_gone(3 * natter.SLOW) for c in (thief, plain)))
+		took = time.monotonic() - t0
+		assert took <= 2.5 * natter.SLOW, f"sessions closed only after {took:.2f} s"
+		for c in (thief, plain):
+			assert c.stream_error_conditions() == ["not-authorized"], c.stream_errors
+		assert not bob.gone.done()
+		alice = await xmpp.login("alice", "alice-new-pw", resource="owner")
+		# Another account change is noticed too, and leaves the new session alone.
+		carol = await xmpp.login("carol")
+		natterctl(daemon.datadir, "deluser", jid("carol"))
+		await carol.wait_gone(3 * natter.SLOW)
+		assert not alice.gone.done() and not bob.gone.done()
+		alice.say(bob.boundjid.full, "new password, same me")
+		await bob.next_body("new password, same me")
+	xmpp.run(after())
+
+
 def test_deluser_closes_live_sessions(daemon, xmpp):
 	async def login():
 		b1 = await xmpp.login("bob", resource="one")
