@@ -3,7 +3,8 @@
  * we may keep do not justify a library.
  */
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdint.h>
@@ -11,25 +12,70 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include "core/err.h"
 #include "core/log.h"
 #include "core/privs.h"
 
-static uid_t privs_uid;
-static gid_t privs_gid;
-static int privs_chown_failed;
+#define PRIVS_DEPTH_MAX 16		/* the data dir is flat; deeper is not ours */
 
-static int privs_chown_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+/* Gives name (in the directory at) to uid:gid, and a directory's entries too. The tree
+ * belongs to the user we drop to, who may have planted links in it: each step is opened
+ * without following symbolic links and checked on its descriptor, so nothing can be swapped
+ * in between, and a file with more than one name is left alone: it may be a hard link to a
+ * file of root's (such as /etc/shadow). Returns the number of entries that could not be
+ * given. */
+static unsigned privs_give(int at, const char *name, uid_t uid, gid_t gid, unsigned depth)
 {
-	(void)flag;
-	(void)f;
-	if ((st->st_uid != privs_uid || st->st_gid != privs_gid) &&
-	    lchown(path, privs_uid, privs_gid) != 0) {
-		log_err("natterd: chown %s: %s", path, strerror(errno));
-		privs_chown_failed = 1;
+	/* The data dir itself is the admin's choice and may be a link; nothing inside is. */
+	int fd = openat(at, name, O_PATH | O_CLOEXEC | (depth > 0 ? O_NOFOLLOW : 0));
+	unsigned failed = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *dir;
+	int rd;
+
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		log_err("natterd: %s: %s", name, strerror(errno));
+		failed = 1;
+		goto out;
 	}
-	return 0;
+	if (S_ISLNK(st.st_mode))
+		goto out;		/* a link is never followed, nor its target given away */
+	if (!S_ISDIR(st.st_mode) && (!S_ISREG(st.st_mode) || st.st_nlink != 1)) {
+		log_warn("natterd: %s is %s: not giving it to the service user", name,
+			 S_ISREG(st.st_mode) ? "a file with other names (a hard link)" :
+			 "not a file or folder");
+		goto out;
+	}
+	if ((st.st_uid != uid || st.st_gid != gid) &&
+	    fchownat(fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+		log_err("natterd: chown %s: %s", name, strerror(errno));
+		failed = 1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		goto out;
+	if (depth >= PRIVS_DEPTH_MAX) {
+		log_warn("natterd: %s is too deep in the data dir: not looking inside", name);
+		goto out;
+	}
+	if ((rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (dir = fdopendir(rd)) == NULL) {
+		log_err("natterd: cannot read %s: %s", name, strerror(errno));
+		if (rd >= 0)
+			close(rd);
+		failed = 1;
+		goto out;
+	}
+	while ((e = readdir(dir)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			failed += privs_give(dirfd(dir), e->d_name, uid, gid, depth + 1);
+	closedir(dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	return failed;
 }
 
 /* Keeps exactly CAP_NET_ADMIN and CAP_NET_RAW, effective and permitted. */
@@ -47,6 +93,12 @@ int privs_drop(const char *user, const char *datadir, int keep_net)
 {
 	struct passwd *pw;
 
+	/* natterd runs nothing, so nothing it could ever be tricked into running may gain
+	 * privileges (set-user-ID programs, file capabilities); kept across execve. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) != 0) {
+		log_err("natterd: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return NT_EIO;
+	}
 	if (geteuid() != 0 || user == NULL || strcmp(user, "root") == 0) {
 		if (geteuid() == 0)
 			log_warn("natterd: running as root (--user root); an appliance should not");
@@ -61,10 +113,7 @@ int privs_drop(const char *user, const char *datadir, int keep_net)
 		log_err("natterd: user '%s' is root; name an unprivileged user", user);
 		return NT_EINVAL;
 	}
-	privs_uid = pw->pw_uid;
-	privs_gid = pw->pw_gid;
-	privs_chown_failed = 0;
-	if (nftw(datadir, privs_chown_one, 16, FTW_PHYS) != 0 || privs_chown_failed) {
+	if (privs_give(AT_FDCWD, datadir, pw->pw_uid, pw->pw_gid, 0) != 0) {
 		log_err("natterd: cannot give %s to %s", datadir, user);
 		return NT_EIO;
 	}

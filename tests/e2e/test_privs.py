@@ -54,6 +54,36 @@ def test_root_drops_to_its_user_and_keeps_working(unprivileged, daemon_factory):
 	b.close()
 
 
+def test_drop_gives_away_only_its_own_files(unprivileged, daemon_factory):
+	"""The data dir's user may have planted links in it while natterd ran as that user: root
+	must not give the files they point to away, nor keep a way back to more privileges."""
+	pw, base = unprivileged
+	data = base / "data"
+	data.mkdir()
+	secret = base / "root-secret"		# stands for /etc/shadow: same filesystem, root's
+	secret.write_text("root only\n")
+	secret.chmod(0o600)
+	os.link(secret, data / "planted-hard-link")
+	os.symlink(secret, data / "planted-symlink")
+	sub = data / "sub"
+	sub.mkdir()
+	os.link(secret, sub / "deeper-hard-link")
+	own = sub / "own-file"
+	own.write_text("natterd's\n")
+
+	d = daemon_factory(datadir=data, extra=["--user", USER])
+	assert f"running as {USER}" in d.log()
+	st = secret.stat()
+	assert (st.st_uid, st.st_gid) == (0, 0), "root's file was given to natterd's user"
+	assert st.st_mode & 0o777 == 0o600
+	assert (data / "planted-symlink").lstat().st_uid == 0
+	assert "planted-hard-link is a file with other names (a hard link)" in d.log()
+	for path in (data, sub, own, data / "data.mdb"):
+		assert path.lstat().st_uid == pw.pw_uid, path
+	status = Path(f"/proc/{d.proc.pid}/status").read_text()
+	assert re.search(r"^NoNewPrivs:\s+1$", status, re.M), status
+
+
 def test_unknown_user_is_refused(unprivileged):
 	_, base = unprivileged
 	d = natter.Daemon(base / "data", extra=["--user", "no-such-user-here"])
