@@ -9,6 +9,7 @@ gpio-keys driver would.
 import os
 import re
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -266,3 +267,39 @@ def test_bad_board_options_are_refused(tmp_path):
 			d.start()
 		assert d.returncode == 2, d.log()
 		assert "must be a number" in d.log()
+
+
+def test_init_script_log_is_root_only(unprivileged, tmp_path):
+	"""The box's log file shows the setup code (a short press writes it there), so the init
+	script makes it readable by root only, and tightens one an older image made."""
+	pw, base = unprivileged
+	top = tmp_path / "natter"
+	(top / "init").mkdir(parents=True)
+	(top / "bin").mkdir()
+	script = (natter.REPO / "tools" / "image" / "init" / "natter-start").read_text()
+	(top / "init" / "natter-start").write_text(
+		script.replace("@NT_USER@", USER).replace("@BOARD@", "host"))
+	(top / "bin" / "natterd").symlink_to(natter.NATTERD)
+	(top / "settings").write_text(f"NATTER_DOMAIN={natter.DOMAIN}\n"
+				      f"NATTER_DATADIR={base / 'data'}\n"
+				      "NATTER_ARGS=--no-such-option\n")
+	log = tmp_path / "natterd.log"
+
+	def start():
+		# natterd refuses the option at once, after the script has opened the log.
+		script = str(top / "init" / "natter-start")
+		return subprocess.run(["sh", "-c", 'umask 022 && exec sh "$0"', script],
+				      capture_output=True, text=True, timeout=30 * SLOW,
+				      env={**os.environ, "NATTER_LOG": str(log),
+					   "NATTER_SETTINGS": str(tmp_path / "none")})
+	proc = start()
+	assert proc.returncode != 0, proc
+	assert "no-such-option" in log.read_text(), (proc, log.read_text())
+	assert log.stat().st_mode & 0o777 == 0o600, oct(log.stat().st_mode)
+	assert (log.stat().st_uid, log.stat().st_gid) == (0, 0)
+	assert (base / "data").stat().st_uid == pw.pw_uid
+
+	log.chmod(0o644)			# as an older image left it
+	start()
+	assert log.stat().st_mode & 0o777 == 0o600, oct(log.stat().st_mode)
+	assert log.read_text().count("no-such-option") >= 2	# appended, not truncated
