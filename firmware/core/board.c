@@ -110,18 +110,31 @@ static void board_factory_shown(struct net_loop *l, void *arg)
 	board_led_update(b);
 }
 
-/* Shows the setup code to whoever has the box and opens the first-run page for a while. */
+/* Makes a new setup code, shows it to whoever has the box and opens the first-run page for
+ * a while. New at each press: a code someone read off the log before (at first boot, at an
+ * earlier press) opens nothing now. */
 static void board_short_press(void *arg)
 {
 	struct natterd *d = arg;
-	struct store_txn *t = natterd_txn(d);
+	struct store_txn *t = NULL;
 	char code[SETUP_CODE_LEN + 1];
-	int rc = t != NULL ? setup_code_get(t, code) : NT_ESTORE;
+	int rc;
 
-	if (rc == NT_OK)
-		log_info("reset button: short press: the setup code is %s", code);
-	else
-		log_err("reset button: short press: no setup code: %s", nt_strerror(rc));
+	/* The turn's other writes first, so that a failure here, which aborts, keeps them; the
+	 * code is committed before it is shown: natterctl setup-code must tell the same. */
+	if ((rc = natterd_commit(d)) == NT_OK)
+		rc = (t = natterd_txn(d)) != NULL ? setup_code_renew(t) : NT_ESTORE;
+	if (rc == NT_OK && (rc = setup_code_get(t, code)) == NT_OK)
+		rc = natterd_commit(d);
+	if (rc != NT_OK) {
+		if (d->wtxn != NULL)
+			store_abort(d->wtxn);
+		d->wtxn = NULL;
+		log_err("reset button: short press: no new setup code: %s; the first-run page "
+			"stays as it was", nt_strerror(rc));
+		return;
+	}
+	log_info("reset button: short press: the setup code is %s", code);
 	web_setup_reopen(d);
 }
 

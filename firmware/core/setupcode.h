@@ -4,8 +4,9 @@
  * The box's setup code: a one-time code that only someone with the box can read (the log, a
  * short press of the reset button, natterctl setup-code) and that the first-run page asks
  * for before it lets anyone set the box up. It lives in the store (so a factory reset, which
- * wipes the settings, makes a new one) and is made the first time it is asked for. Once
- * used, it is replaced: a code read off a log yesterday opens nothing today.
+ * wipes the settings, makes a new one) and is made the first time it is asked for. It is
+ * replaced once used, at each short press of the reset button and whenever natterctl makes
+ * accounts: a code read off a log yesterday opens nothing today.
  */
 #include "store/store.h"
 

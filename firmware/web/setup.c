@@ -1,12 +1,18 @@
 /*
  * The first-run page: with the setup code (core/setupcode.h) a person who has the box makes
  * its admin account. It is open while the box has no account, and for a while after a short
- * press of the reset button, when it also gives an existing account a new password (the
- * admin forgot theirs). A plain HTML form: no script, so it works in any browser.
+ * press of the reset button, when it also gives an existing admin a new password (the admin
+ * forgot theirs, or it was stolen) or makes a new admin. A plain HTML form: no script, so it
+ * works in any browser.
+ *
+ * Once the box is set up, nothing the page says before a right code depends on whether a
+ * press opened it: the same form, the same answer to a wrong code, the same limits. So the
+ * LAN cannot watch for the moment someone presses the button.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <mbedtls/platform_util.h>
@@ -35,6 +41,8 @@ struct setup_form {
 	char password[SETUP_PASS_MAX + 1];
 	char password2[SETUP_PASS_MAX + 1];
 };
+
+#define SETUP_FAILS_ALL "all"		/* setup_fails_all's one key */
 
 static uint32_t setup_window_s(const struct natterd *d)
 {
@@ -113,23 +121,27 @@ static void setup_fingerprint(struct buf *b, struct natterd *d)
 	web_html_raw(b, "</span>; the box's log shows the same when it starts.</p>\n");
 }
 
-/* The form, with an error above it when error is not NULL; the name typed is kept. */
+/* The form, with an error above it when error is not NULL; the name typed is kept. A box
+ * with accounts gets the same form whether a short press opened the page or not. */
 static void setup_send_form(struct web_conn *wc, const struct http_req *r, int status,
                             const char *error, const char *user)
 {
 	struct natterd *d = wc->w->d;
-	uint64_t left = setup_left_ms(d);
+	struct store_txn *t = natterd_txn(d);
+	int fresh = t != NULL && store_accounts_any(t) == 0;
+	uint32_t m = (setup_window_s(d) + 59) / 60;
 	struct buf b;
 
-	setup_begin(&b, d, "Set up your chat box", error);
-	if (left > 0) {
-		web_html_printf(&b, "<p id=\"window\">The reset button opened this page; it "
-				"closes in %u minute%s. If the account you name exists, it gets the "
-				"new password and becomes an admin.</p>\n",
-				(unsigned)((left + 59999) / 60000),
-				(left + 59999) / 60000 == 1 ? "" : "s");
+	setup_begin(&b, d, fresh ? "Set up your chat box" : "natter chat box", error);
+	if (fresh) {
+		web_html_raw(&b, "<p id=\"first-run\">First make the admin account: the one that "
+			     "runs the box.</p>\n");
 	} else {
-		web_html_raw(&b, "<p>First make the admin account: the one that runs the box.</p>\n");
+		web_html_printf(&b, "<p id=\"reset\">The box is set up. To give an admin a "
+				"new password, or to make a new admin, press the box's reset "
+				"button briefly: the box writes a new setup code to its log, and "
+				"this form takes it for the next %u minute%s. Other accounts are "
+				"run with <code>natterctl</code>.</p>\n", m, m == 1 ? "" : "s");
 	}
 	web_html_raw(&b, "<form method=\"post\" action=\"/setup\">\n"
 		     "<label for=\"code\">Setup code</label>"
@@ -150,25 +162,9 @@ static void setup_send_form(struct web_conn *wc, const struct http_req *r, int s
 			"<label for=\"password2\">Password again</label>"
 			"<input id=\"password2\" name=\"password2\" type=\"password\" required "
 			"minlength=\"%d\" autocomplete=\"new-password\">\n"
-			"<button type=\"submit\" id=\"submit\">Make the admin account</button>\n"
-			"</form>\n", SETUP_PASS_MIN, SETUP_PASS_MIN);
-	setup_fingerprint(&b, d);
-	web_html_end(&b);
-	web_send_page(wc, r, status, &b);
-}
-
-static void setup_send_closed(struct web_conn *wc, const struct http_req *r, int status,
-                              const char *error)
-{
-	struct natterd *d = wc->w->d;
-	uint32_t s = setup_window_s(d);
-	struct buf b;
-
-	setup_begin(&b, d, "natter chat box", error);
-	web_html_printf(&b, "<p id=\"closed\">The box is set up, so its first-run page is "
-			"closed. To open it again, for instance to set a new admin password, press "
-			"the box's reset button briefly: the page then stays open for %u minute%s."
-			"</p>\n", (s + 59) / 60, (s + 59) / 60 == 1 ? "" : "s");
+			"<button type=\"submit\" id=\"submit\">%s</button>\n"
+			"</form>\n", SETUP_PASS_MIN, SETUP_PASS_MIN,
+			fresh ? "Make the admin account" : "Set the admin's password");
 	setup_fingerprint(&b, d);
 	web_html_end(&b);
 	web_send_page(wc, r, status, &b);
@@ -176,14 +172,10 @@ static void setup_send_closed(struct web_conn *wc, const struct http_req *r, int
 
 void web_setup_page(struct web_conn *wc, const struct http_req *r)
 {
-	int open = web_setup_is_open(wc->w->d);
-
-	if (open < 0)
+	if (natterd_txn(wc->w->d) == NULL)
 		web_send_error(wc, r, 500, "The box cannot read its store; see its log.");
-	else if (open)
-		setup_send_form(wc, r, 200, NULL, NULL);
 	else
-		setup_send_closed(wc, r, 200, NULL);
+		setup_send_form(wc, r, 200, NULL, NULL);
 }
 
 static void setup_send_done(struct web_conn *wc, const struct http_req *r, const char *bare,
@@ -200,8 +192,9 @@ static void setup_send_done(struct web_conn *wc, const struct http_req *r, const
 	web_html_text(&b, bare);
 	web_html_raw(&b, "</b>, with the password you chose. The client finds the server by the "
 		     "address; if it asks, the server is this box and the port 5222.</p>\n"
-		     "<p>The first-run page is closed now, and the setup code was replaced by a "
-		     "new one. A short press of the reset button opens the page again.</p>\n");
+		     "<p>The setup code was replaced by a new one. To set an admin's password "
+		     "here again, press the box's reset button briefly: it writes the next code "
+		     "to the box's log.</p>\n");
 	setup_fingerprint(&b, wc->w->d);
 	web_html_end(&b);
 	web_send_page(wc, r, 200, &b);
@@ -279,7 +272,9 @@ static const char *setup_make_account(struct natterd *d, const struct setup_form
 }
 
 /* Makes the account or gives it its new password, replaces the setup code, closes the page,
- * and commits all of it before the answer. 1 when the account existed; or an NT_E*. */
+ * and commits all of it before the answer. 1 when the account existed; NT_EEXIST when it
+ * exists and is not an admin (the page is for the box's admins: a code read off the log must
+ * not take over a colleague's account); or an NT_E*. */
 static int setup_save(struct natterd *d, struct account *a)
 {
 	struct account *old = malloc(sizeof(*old));
@@ -298,7 +293,9 @@ static int setup_save(struct natterd *d, struct account *a)
 		return t == NULL ? NT_ESTORE : NT_ENOMEM;
 	}
 	rc = store_account_get(t, a->bare, old);
-	if (rc == NT_OK) {
+	if (rc == NT_OK && !(old->flags & ACCOUNT_ADMIN)) {
+		rc = NT_EEXIST;
+	} else if (rc == NT_OK) {
 		existed = 1;
 		a->flags = old->flags | ACCOUNT_ADMIN;
 		a->created = old->created;
@@ -308,6 +305,8 @@ static int setup_save(struct natterd *d, struct account *a)
 	}
 	mbedtls_platform_zeroize(old, sizeof(*old));
 	free(old);
+	if (rc == NT_EEXIST)
+		return rc;		/* nothing was written */
 	if ((rc == NT_OK || rc == NT_ENOENT) &&
 	    (rc = store_account_put(t, a, !existed)) == NT_OK &&
 	    (rc = setup_code_renew(t)) == NT_OK)
@@ -322,12 +321,62 @@ static int setup_save(struct natterd *d, struct account *a)
 	return existed;
 }
 
+/* 1 when the form may come from where it says. A browser names the page a post comes from
+ * (Origin, Sec-Fetch-Site): only this page itself may post it, so no site the admin visits
+ * can post it from their browser. A client that names nothing (curl) is no browser a site
+ * could drive, and it still needs the code. */
+static int setup_same_origin(const struct http_req *r)
+{
+	const struct http_str *site = http_header_get(r, "Sec-Fetch-Site");
+	const struct http_str *origin = http_header_get(r, "Origin");
+	static const char scheme[] = "https://";
+	const size_t sn = sizeof(scheme) - 1;
+
+	if (site != NULL && !http_str_ieq(*site, "same-origin") && !http_str_ieq(*site, "none"))
+		return 0;
+	if (origin == NULL)
+		return 1;
+	/* "null" and other hosts are refused; the browser wrote Host from the same URL. */
+	return r->host.n > 0 && origin->n == sn + r->host.n &&
+	       http_str_ieq((struct http_str){ origin->p, sn }, scheme) &&
+	       strncasecmp(origin->p + sn, r->host.p, r->host.n) == 0;
+}
+
+/* 1 when the form is sent as a form: application/x-www-form-urlencoded, parameters allowed. */
+static int setup_is_form(const struct http_req *r)
+{
+	const struct http_str *ct = http_header_get(r, "Content-Type");
+
+	return ct != NULL && ct->n >= SETUP_FORM_TYPE_LEN &&
+	       http_str_ieq((struct http_str){ ct->p, SETUP_FORM_TYPE_LEN }, SETUP_FORM_TYPE) &&
+	       (ct->n == SETUP_FORM_TYPE_LEN || ct->p[SETUP_FORM_TYPE_LEN] == ';' ||
+		ct->p[SETUP_FORM_TYPE_LEN] == ' ');
+}
+
+/* Answers 429 and returns 1 when the address, or everyone together, guessed wrong too often:
+ * the global cap stops guessing from many addresses at once. */
+static int setup_limited(struct web_conn *wc, const struct http_req *r, const char *ip)
+{
+	struct web *w = wc->w;
+	uint64_t now = net_now_ms(w->d->loop);
+	int mine = keycount_get(w->setup_fails, ip, now) >= CONFIG_NT_SETUP_FAIL_LIMIT;
+	char retry[64];
+
+	if (!mine && keycount_get(w->setup_fails_all, SETUP_FAILS_ALL, now) <
+	    CONFIG_NT_SETUP_FAIL_GLOBAL_LIMIT)
+		return 0;
+	(void)snprintf(retry, sizeof(retry), "Retry-After: %d\r\n", CONFIG_NT_LOGIN_FAIL_WINDOW_S);
+	log_info("web: setup: %s must wait: too many wrong setup codes %s", ip,
+		 mine ? "from it" : "from all addresses together");
+	web_send_text(wc, r, 429, retry, "Too many wrong setup codes: wait a few minutes.\n");
+	return 1;
+}
+
 void web_setup_post(struct web_conn *wc, const struct http_req *r, const char *body, size_t n)
 {
 	struct natterd *d = wc->w->d;
 	const char *ip = net_peer_addr(wc->conn);
-	const struct http_str *ct = http_header_get(r, "Content-Type");
-	char code[SETUP_CODE_LEN + 1], retry[64];
+	char code[SETUP_CODE_LEN + 1];
 	struct setup_form *f = calloc(1, sizeof(*f));
 	struct account *a = calloc(1, sizeof(*a));
 	struct store_txn *t;
@@ -338,56 +387,63 @@ void web_setup_post(struct web_conn *wc, const struct http_req *r, const char *b
 		web_send_error(wc, r, 500, "The box is out of memory.");
 		goto out;
 	}
-	if ((open = web_setup_is_open(d)) < 0) {
-		web_send_error(wc, r, 500, "The box cannot read its store; see its log.");
+	/* Everything before the code is checked the same way whether the page is open. */
+	if (!setup_same_origin(r)) {
+		log_info("web: setup: refused a form from another site (from %s)", ip);
+		web_send_error(wc, r, 403, "The setup form is only taken from the box's own page.");
 		goto out;
 	}
-	if (!open) {
-		setup_send_closed(wc, r, 403, "The first-run page is closed.");
-		goto out;
-	}
-	if (ct == NULL || ct->n < SETUP_FORM_TYPE_LEN ||
-	    !http_str_ieq((struct http_str){ ct->p, SETUP_FORM_TYPE_LEN }, SETUP_FORM_TYPE) ||
-	    (ct->n > SETUP_FORM_TYPE_LEN && ct->p[SETUP_FORM_TYPE_LEN] != ';' &&
-	     ct->p[SETUP_FORM_TYPE_LEN] != ' ')) {	/* parameters may follow */
+	if (!setup_is_form(r)) {
 		web_send_error(wc, r, 415, "The setup form is sent as "
 			       "application/x-www-form-urlencoded.");
 		goto out;
 	}
-	if (keycount_get(d->web->setup_fails, ip, net_now_ms(d->loop)) >=
-	    CONFIG_NT_SETUP_FAIL_LIMIT) {
-		(void)snprintf(retry, sizeof(retry), "Retry-After: %d\r\n",
-			       CONFIG_NT_LOGIN_FAIL_WINDOW_S);
-		log_info("web: setup: %s must wait: too many wrong setup codes", ip);
-		web_send_text(wc, r, 429, retry, "Too many wrong setup codes: wait a few "
-			      "minutes.\n");
+	if (setup_limited(wc, r, ip))
 		goto out;
-	}
 	if ((why = setup_read_form(f, body, n)) != NULL) {
 		setup_send_form(wc, r, 400, why, f->user);
 		goto out;
 	}
-	if ((t = natterd_txn(d)) == NULL || (rc = setup_code_get(t, code)) != NT_OK) {
+	if ((t = natterd_txn(d)) == NULL || (rc = setup_code_get(t, code)) != NT_OK ||
+	    (open = web_setup_is_open(d)) < 0) {
 		web_send_error(wc, r, 500, "The box cannot read its setup code; see its log.");
 		goto out;
 	}
 	if (!setup_code_matches(code, f->code)) {
 		keycount_add(d->web->setup_fails, ip, 1, net_now_ms(d->loop));
+		keycount_add(d->web->setup_fails_all, SETUP_FAILS_ALL, 1, net_now_ms(d->loop));
 		log_info("web: setup: wrong setup code from %s", ip);
 		setup_send_form(wc, r, 403, "That is not the box's setup code.", f->user);
+		goto out;
+	}
+	if (!open) {
+		log_info("web: setup: the setup code from %s, but the reset button did not open "
+			 "the page", ip);
+		setup_send_form(wc, r, 403, "The reset button has not opened this page, or "
+				"its time is over: press it briefly, then type the new code it "
+				"writes to the box's log.", f->user);
 		goto out;
 	}
 	if ((why = setup_make_account(d, f, a, &status)) != NULL) {
 		setup_send_form(wc, r, status, why, f->user);
 		goto out;
 	}
-	if ((rc = setup_save(d, a)) < 0) {
+	if ((rc = setup_save(d, a)) == NT_EEXIST) {
+		log_info("web: setup: %s is not an admin: its password stays (from %s)", a->bare,
+			 ip);
+		setup_send_form(wc, r, 403, "That account is not an admin: this page sets only an "
+				"admin's password. Name an admin, or a new name for a new admin.",
+				f->user);
+		goto out;
+	}
+	if (rc < 0) {
 		log_err("web: setup: cannot save %s: %s", a->bare, nt_strerror(rc));
 		setup_send_form(wc, r, 500, "The box could not save the account; see its log.",
 				f->user);
 		goto out;
 	}
 	keycount_del(d->web->setup_fails, ip);
+	keycount_del(d->web->setup_fails_all, SETUP_FAILS_ALL);
 	log_info("web: setup: admin account %s %s from %s; the setup code is replaced", a->bare,
 		 rc ? "got a new password" : "made", ip);
 	setup_send_done(wc, r, a->bare, rc);

@@ -27,12 +27,14 @@
 static void web_on_read(struct net_conn *c, void *arg);
 static void web_on_close(struct net_conn *c, void *arg);
 
-/* Every answer carries these: nothing is cached, sniffed, framed or leaked as a referrer. */
+/* Every answer carries these: nothing is cached, sniffed, framed or leaked as a referrer to
+ * other sites. The box itself hears where its own pages post from: "no-referrer" would
+ * make a browser send "Origin: null" with the setup form, which setup.c refuses. */
 static const char web_common_headers[] =
 	"Cache-Control: no-store\r\n"
 	"X-Content-Type-Options: nosniff\r\n"
 	"X-Frame-Options: DENY\r\n"
-	"Referrer-Policy: no-referrer\r\n";
+	"Referrer-Policy: same-origin\r\n";
 
 /* Pages have no script and load nothing: their only style is inline. */
 static const char web_html_headers[] =
@@ -461,9 +463,12 @@ int web_start(struct natterd *d)
 
 	if (w == NULL || (w->setup_fails = keycount_new(WEB_SETUP_FAIL_KEYS,
 			CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)) == NULL ||
-	    (w->conns_per_ip = keycount_new(WEB_CONNS_MAX, 0)) == NULL) {
-		if (w != NULL)
+	    (w->setup_fails_all = keycount_new(1, CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)) ==
+	    NULL || (w->conns_per_ip = keycount_new(WEB_CONNS_MAX, 0)) == NULL) {
+		if (w != NULL) {
 			keycount_free(w->setup_fails);
+			keycount_free(w->setup_fails_all);
+		}
 		free(w);
 		return NT_ENOMEM;
 	}
@@ -516,6 +521,7 @@ void web_stop(struct natterd *d)
 	if (d->web == NULL)
 		return;
 	keycount_free(d->web->setup_fails);
+	keycount_free(d->web->setup_fails_all);
 	keycount_free(d->web->conns_per_ip);
 	free(d->web);
 	d->web = NULL;

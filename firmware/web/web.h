@@ -8,7 +8,7 @@
  *
  * The first-run page is open while the box has no account, and for CONFIG_NT_SETUP_WINDOW_S
  * after a short press of the reset button (web_setup_reopen). It takes the setup code
- * (core/setupcode.h) and makes the admin account, or gives an existing one a new password.
+ * (core/setupcode.h) and makes an admin account, or gives an existing admin a new password.
  */
 struct natterd;
 

@@ -21,6 +21,7 @@ struct web {
 	struct web_conn *conns;		/* every open web connection */
 	unsigned nconns;
 	struct keycount *setup_fails;	/* wrong setup codes by address */
+	struct keycount *setup_fails_all;	/* wrong setup codes from everyone: one key */
 	struct keycount *conns_per_ip;	/* open web connections by address */
 	uint64_t setup_until_ms;	/* a short press opened setup until then; 0: not */
 };

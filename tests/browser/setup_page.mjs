@@ -11,8 +11,10 @@
 //   wrong_code    a code to try first (default: code with its first character changed)
 //   user          the admin's name, typed into the form
 //   password      typed twice
-//   window        true when a short press of the reset button opened the page: the form
-//                 must say so (id "window"); false (default) when it must not
+//   set_up        true when the box has accounts already (a short press of the reset button
+//                 opened the page): the form must be the set-up box's (id "reset"), which
+//                 says nothing of whether the page is open; false (default): the first-run
+//                 form (id "first-run")
 //   timeout_ms    bound of every single step (default 15000)
 //   total_ms      bound of the whole run (default 120000)
 //   screenshots   optional folder: a PNG of each page seen is saved there
@@ -21,8 +23,9 @@
 // Steps: open http_url (and land on HTTPS), type a wrong code with the rest right and click
 // the button (the page must show an error, id "error"), type the right code and click (the
 // page must say it is done, id "done", naming the account, id "account"), then load "/"
-// again (the page must be closed, id "closed").
-// Prints one JSON object of what the browser saw: URLs, HTTP statuses, texts. Exits 0 when
+// again (the set-up box's form, id "reset": the code just used is spent).
+// Prints one JSON object of what the browser saw: URLs, HTTP statuses, texts, and the Origin
+// and Sec-Fetch-Site each post carried. Exits 0 when
 // every step went as above; otherwise prints the same object with "failure" set, says why on
 // stderr, and exits 1 (2 for a bad spec, 3 when the whole run timed out).
 import { readFileSync } from 'node:fs';
@@ -31,6 +34,7 @@ import { chromium } from 'playwright-core';
 
 const seen = { steps: [] };
 let browser = null;
+let lastPost = null;	// what the browser said of the form's origin in the last post
 
 class Failure extends Error {}
 
@@ -89,10 +93,12 @@ async function record(page, spec, name, resp) {
 		error: await textOf(page, 'error'),
 		done: await textOf(page, 'done'),
 		account: await textOf(page, 'account'),
-		closed: await textOf(page, 'closed'),
-		window: await textOf(page, 'window'),
+		first_run: await textOf(page, 'first-run'),
+		reset: await textOf(page, 'reset'),
 		form: (await page.locator('form #submit').count()) > 0,
+		post: lastPost,
 	};
+	lastPost = null;
 	seen.steps.push(step);
 	if (spec.screenshots) {
 		const path = join(spec.screenshots, `${seen.steps.length}-${name}.png`);
@@ -120,6 +126,8 @@ async function submit(page, spec, code) {
 	const req = resp.request();
 	if (req.method() !== 'POST' || new URL(req.url()).pathname !== '/setup')
 		fail(`clicking the button sent ${req.method()} ${req.url()}, not POST /setup`);
+	const h = await req.allHeaders();
+	lastPost = { origin: h.origin ?? null, sec_fetch_site: h['sec-fetch-site'] ?? null };
 	return resp;
 }
 
@@ -156,11 +164,11 @@ async function run(spec) {
 	if (!sameOrigin(step.url, spec.https_url))
 		fail(`the browser landed on ${step.url}, not on ${spec.https_url}`);
 	if (step.status !== 200 || !step.form)
-		fail(`the first-run form is not there (status ${step.status}, closed text ` +
-		     `${JSON.stringify(step.closed)})`);
-	if (Boolean(spec.window) !== (step.window !== null))
-		fail(spec.window ? 'the form does not say the reset button opened it' :
-		     `the form speaks of a reset button: ${step.window}`);
+		fail(`the first-run form is not there (status ${step.status})`);
+	if (Boolean(spec.set_up) !== (step.reset !== null) ||
+	    Boolean(spec.set_up) === (step.first_run !== null))
+		fail(spec.set_up ? 'the form is not the set-up box\'s' :
+		     `the first-run form speaks of a set-up box: ${step.reset}`);
 
 	// 2. A wrong code is refused, with a message.
 	resp = await submit(page, spec, spec.wrong_code);
@@ -178,12 +186,12 @@ async function run(spec) {
 		fail(`the right setup code did not finish the setup (status ${step.status}, ` +
 		     `error ${JSON.stringify(step.error)})`);
 
-	// 4. The page is closed now.
+	// 4. The box is set up now.
 	resp = await page.goto(new URL('/', spec.https_url).href, { waitUntil: 'load' });
-	step = await record(page, spec, 'closed', resp);
-	if (step.closed === null || step.form)
-		fail(`after the setup "/" is not the closed page (status ${step.status}, form ` +
-		     `${step.form})`);
+	step = await record(page, spec, 'after', resp);
+	if (step.reset === null || !step.form || step.done !== null)
+		fail(`after the setup "/" is not the set-up box's form (status ${step.status}, ` +
+		     `form ${step.form})`);
 }
 
 async function main() {

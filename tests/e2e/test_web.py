@@ -27,10 +27,12 @@ ADMIN_PW = "admin-Pass-1"
 ADMIN_PW2 = "admin-Pass-2"
 FORM = "application/x-www-form-urlencoded"
 SETUP_FAIL_LIMIT = 5		# CONFIG_NT_SETUP_FAIL_LIMIT
+SETUP_FAIL_GLOBAL_LIMIT = 20	# CONFIG_NT_SETUP_FAIL_GLOBAL_LIMIT
 HTTP_TIMEOUT_S = 10.0		# CONFIG_NT_HTTP_TIMEOUT_MS
 WINDOW_S = max(2, round(2 * SLOW))	# --setup-window-s: 2 s, longer where everything is slow
 CODE_RX = re.compile(r"the setup code is ([A-Z0-9]{4}-[A-Z0-9]{4})")
 PASSWORDS = (ADMIN_PW, ADMIN_PW2)
+WRONG = "That is not the box's setup code."
 
 
 # Pages ---------------------------------------------------------------------------------------
@@ -117,8 +119,9 @@ def any_cert():
 class _HTTPS(http.client.HTTPConnection):
 	"""http.client over TLS to HOST, with SNI and the name check for the box's domain."""
 
-	def __init__(self, port, ctx):
-		super().__init__(HOST, port, timeout=TIMEOUT)
+	def __init__(self, port, ctx, src=None):
+		super().__init__(HOST, port, timeout=TIMEOUT,
+				 source_address=None if src is None else (src, 0))
 		self._ctx = ctx
 
 	def connect(self):
@@ -126,10 +129,11 @@ class _HTTPS(http.client.HTTPConnection):
 		self.sock = self._ctx.wrap_socket(self.sock, server_hostname=DOMAIN)
 
 
-def request(d, method, path, body=None, headers=None, *, tls=True, ctx=None):
-	"""One request on a connection of its own (HTTPS, or the plain HTTP port)."""
+def request(d, method, path, body=None, headers=None, *, tls=True, ctx=None, src=None):
+	"""One request on a connection of its own (HTTPS, or the plain HTTP port); src: the
+	loopback address to send from."""
 	if tls:
-		conn = _HTTPS(d.https_port, ctx or any_cert())
+		conn = _HTTPS(d.https_port, ctx or any_cert(), src)
 	else:
 		conn = http.client.HTTPConnection(HOST, d.http_port, timeout=TIMEOUT)
 	try:
@@ -149,12 +153,13 @@ def get_page(d, path="/", status=200):
 
 
 def post_setup(d, code, user=ADMIN, password=ADMIN_PW, password2=None, *, drop=(),
-	       ctype=FORM, path="/setup"):
+	       ctype=FORM, path="/setup", headers=None, src=None):
 	"""POST the first-run form; drop leaves fields out."""
 	form = {"code": code, "user": user, "password": password,
 		"password2": password if password2 is None else password2}
 	body = urllib.parse.urlencode({k: v for k, v in form.items() if k not in drop})
-	return request(d, "POST", path, body.encode(), {"Content-Type": ctype})
+	return request(d, "POST", path, body.encode(), {"Content-Type": ctype, **(headers or {})},
+		       src=src)
 
 
 def raw_https(d, **kw):
@@ -228,18 +233,30 @@ def fresh_box(daemon_factory, extra=()):
 	return daemon_factory(users=False, extra=extra)
 
 
-def assert_form(page, window=False):
+def assert_form(page, fresh=True):
+	"""The form: a fresh box's first-run form, or (fresh=False) a set-up box's, which is the
+	same whether a short press opened the page or not."""
 	for ident in ("code", "user", "password", "password2", "submit"):
 		assert page.has(ident), f"no #{ident} on the form: {sorted(page.ids)}"
 	assert page.attr("password", "type") == "password"
 	assert page.attr("password2", "type") == "password"
-	assert page.has("window") == window, page.text
-	assert not page.has("closed") and not page.has("done")
+	assert page.has("first-run") == fresh and page.has("reset") != fresh, page.text
+	assert not page.has("done") and not page.has("window") and not page.has("closed")
 
 
-def assert_closed_page(page):
-	assert page.has("closed"), page.text
-	assert not page.has("code") and not page.has("password"), "a form on the closed page"
+def assert_set_up_form(page):
+	assert_form(page, fresh=False)
+
+
+NOT_OPENED = "The reset button has not opened this page"
+
+
+def assert_not_opened(r):
+	"""The answer to the right code while no short press opened the page."""
+	assert r.status == 403, r
+	page = r.page()
+	assert page.text_of("error").startswith(NOT_OPENED), page.text
+	assert_set_up_form(page)
 
 
 def make_admin(d, password=ADMIN_PW):
@@ -398,12 +415,12 @@ def test_setup_makes_admin_and_closes(daemon_factory, xmpp):
 	new = ctl_code(d)
 	assert new != code
 
-	# The page is closed: the form is gone and no code, old or new, opens it.
-	assert_closed_page(get_page(d))
-	assert_closed_page(get_page(d, "/setup"))
-	for c in (code, new):
-		r = post_setup(d, c, user="second")
-		assert r.status == 403 and r.page().has("closed"), r
+	# The page is closed: no code, old or new, opens it.
+	assert_set_up_form(get_page(d))
+	assert_set_up_form(get_page(d, "/setup"))
+	r = post_setup(d, code, user="second")
+	assert r.status == 403 and r.page().text_of("error") == WRONG, r
+	assert_not_opened(post_setup(d, new, user="second"))
 	assert accounts(d) == [f"{jid(ADMIN)} admin"]
 	assert ctl_code(d) == new
 	assert_no_password_logged(d)
@@ -414,11 +431,12 @@ def test_setup_makes_admin_and_closes(daemon_factory, xmpp):
 def test_short_press_resets_admin_password(daemon_factory, xmpp, tree):
 	d = fresh_box(daemon_factory, extra=tree.args())
 	first = make_admin(d)
-	assert_closed_page(get_page(d))
+	assert_set_up_form(get_page(d))
+	thief = xmpp.run(xmpp.login(ADMIN, ADMIN_PW, resource="thief"))
 
 	code = short_press(d, tree, 1)
 	assert code == ctl_code(d) and code != first
-	assert_form(get_page(d), window=True)
+	assert_set_up_form(get_page(d))
 
 	# The code the page took before is spent.
 	r = post_setup(d, first, password=ADMIN_PW2)
@@ -429,6 +447,9 @@ def test_short_press_resets_admin_password(daemon_factory, xmpp, tree):
 	assert jid(ADMIN) in r.page().text_of("done")
 
 	async def logins():
+		# The session that logged in with the old password is thrown out.
+		await thief.wait_gone(3 * SLOW)
+		assert thief.stream_error_conditions() == ["not-authorized"], thief.stream_errors
 		err = await xmpp.login_fails(ADMIN, ADMIN_PW, mech="SCRAM-SHA-256")
 		assert err.conditions == ["not-authorized"], str(err)
 		admin = await xmpp.login(ADMIN, ADMIN_PW2)
@@ -438,11 +459,10 @@ def test_short_press_resets_admin_password(daemon_factory, xmpp, tree):
 	assert accounts(d) == [f"{jid(ADMIN)} admin"]
 
 	# Closed again, with a new code.
-	assert_closed_page(get_page(d))
+	assert_set_up_form(get_page(d))
 	again = ctl_code(d)
 	assert again not in (first, code)
-	r = post_setup(d, again, password=ADMIN_PW)
-	assert r.status == 403 and r.page().has("closed"), r
+	assert_not_opened(post_setup(d, again, password=ADMIN_PW))
 	assert_no_password_logged(d)
 
 
@@ -451,25 +471,118 @@ def test_reopened_page_closes_after_the_window(daemon_factory, xmpp, tree):
 	make_admin(d)
 	pressed = time.monotonic()
 	code = short_press(d, tree, 1)
-	assert_form(get_page(d), window=True)
 
+	# The page looks the same open or not: the right code with passwords that differ says
+	# which (400 while open, as it gets as far as the passwords; 403 once closed).
 	deadline = pressed + WINDOW_S + 4.0 * SLOW
 	while True:
-		page = get_page(d)
-		if page.has("closed"):
+		r = post_setup(d, code, password=ADMIN_PW2, password2=ADMIN_PW2 + "x")
+		if r.status == 403:
 			break
-		assert_form(page, window=True)
+		assert r.status == 400 and "not the same" in r.page().text_of("error"), r
 		assert time.monotonic() < deadline, "the reopened page stayed open"
 		time.sleep(0.1)
 	assert time.monotonic() - pressed >= WINDOW_S - 0.1, "the page closed before its window"
-	assert_closed_page(page)
+	assert_not_opened(r)
 
 	# The code no longer changes the password.
-	r = post_setup(d, code, password=ADMIN_PW2)
-	assert r.status == 403 and r.page().has("closed"), r
+	assert_not_opened(post_setup(d, code, password=ADMIN_PW2))
 	admin = xmpp.run(xmpp.login(ADMIN, ADMIN_PW))
 	xmpp.run(admin.close())
 	assert ctl_code(d) == code
+
+
+def test_page_tells_nothing_about_the_window(daemon_factory, tree):
+	"""Before a right code, a set-up box's page and its answer to a wrong code are the same,
+	byte for byte, whether a short press opened the page or not: the LAN cannot watch for
+	the moment someone presses the button."""
+	d = fresh_box(daemon_factory, extra=tree.args())
+	make_admin(d)
+
+	def seen(wrong):
+		page = request(d, "GET", "/")
+		head = request(d, "HEAD", "/setup")
+		r = post_setup(d, wrong, user="mallory")
+		return ((page.status, page.header("Content-Type"), page.body),
+			(head.status, head.header("Content-Length")),
+			(r.status, r.header("Content-Type"), r.body))
+	closed = seen("AAAA-AAAA")
+	assert_set_up_form(Page(closed[0][2]))
+	assert closed[2][0] == 403 and Page(closed[2][2]).text_of("error") == WRONG, closed
+	code = short_press(d, tree, 1)
+	assert "AAAA-AAAA" != code
+	assert seen("AAAA-AAAA") == closed
+	# The right code does tell, to the person who has the box.
+	r = post_setup(d, code, user="second", password=ADMIN_PW2)
+	assert r.status == 200 and jid("second") in r.page().text_of("done"), r
+	assert accounts(d) == [f"{jid(ADMIN)} admin", f"{jid('second')} admin"]
+
+
+def test_codes_are_new_at_each_press_and_each_account(daemon_factory, tree):
+	"""The code logged at the first start, or read at any press before, opens nothing later:
+	natterctl adduser and import replace it (they run beside natterd), and so does each
+	short press."""
+	d = fresh_box(daemon_factory, extra=tree.args())
+	logged = logged_code(d)
+	natterctl(d.datadir, "adduser", jid("alice"), stdin="alice-Pass-1\n")
+	after_adduser = ctl_code(d)
+	assert after_adduser != logged
+	natterctl(d.datadir, "import", stdin=f"{jid('bob')} bob-Pass-2\n")
+	after_import = ctl_code(d)
+	assert after_import not in (logged, after_adduser)
+
+	first = short_press(d, tree, 1)
+	assert first not in (logged, after_adduser, after_import)
+	assert first == ctl_code(d)
+	second = short_press(d, tree, 2)
+	assert second != first and second == ctl_code(d)
+	for old in (logged, after_adduser, after_import, first):
+		r = post_setup(d, old, user="boss")
+		assert r.status == 403 and r.page().text_of("error") == WRONG, (old, r)
+	r = post_setup(d, second, user="boss")
+	assert r.status == 200, r
+	assert f"{jid('boss')} admin" in accounts(d)
+
+
+def test_window_resets_only_admins(daemon_factory, xmpp, tree):
+	"""The code opens the page for the box's admins: it must not take over a colleague's
+	account (a new password and admin rights), only set an admin's or make a new admin."""
+	d = fresh_box(daemon_factory, extra=tree.args())
+	make_admin(d)
+	natterctl(d.datadir, "adduser", jid("bob"), stdin="bob-Pass-1\n")
+	code = short_press(d, tree, 1)
+	r = post_setup(d, code, user="bob", password="stolen-Pass-9")
+	assert r.status == 403, r
+	assert "not an admin" in r.page().text_of("error"), r.page().text
+	assert f"{jid('bob')}" in accounts(d) and f"{jid('bob')} admin" not in accounts(d)
+	bob = xmpp.run(xmpp.login("bob", "bob-Pass-1"))
+	xmpp.run(bob.close())
+	assert ctl_code(d) == code		# nothing was spent: the admin can still use it
+	r = post_setup(d, code, user="newadmin", password=ADMIN_PW2)
+	assert r.status == 200 and jid("newadmin") in r.page().text_of("done"), r
+	assert f"{jid('newadmin')} admin" in accounts(d)
+
+
+def test_setup_refuses_cross_site_posts(daemon_factory):
+	"""A site the admin visits cannot post the form from their browser: a browser's Origin
+	or Sec-Fetch-Site that is not the page itself gets 403; a client that sends neither (curl)
+	and the page's own posts get through."""
+	d = fresh_box(daemon_factory)
+	code = ctl_code(d)
+	own = f"https://{HOST}:{d.https_port}"
+	for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+			{"Origin": f"http://{HOST}:{d.https_port}"},
+			{"Origin": f"https://{HOST}:{d.http_port}"},
+			{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
+			{"Origin": own, "Sec-Fetch-Site": "cross-site"}):
+		r = post_setup(d, code, headers=headers)
+		assert r.status == 403, (headers, r)
+		assert "own page" in r.body, (headers, r)
+	assert accounts(d) == [] and ctl_code(d) == code
+	r = post_setup(d, code, headers={"Origin": own.upper().replace("HTTPS", "https"),
+					 "Sec-Fetch-Site": "same-origin"})
+	assert r.status == 200, r
+	assert accounts(d) == [f"{jid(ADMIN)} admin"]
 
 
 # 6. Guessing the code ------------------------------------------------------------------------
@@ -489,6 +602,28 @@ def test_wrong_codes_are_rate_limited(daemon_factory):
 	assert accounts(d) == []
 	assert ctl_code(d) == code
 	assert_form(get_page(d))		# the page itself is still shown
+
+
+def test_wrong_codes_are_limited_globally(daemon_factory):
+	"""Guessing from many addresses is capped too: past the global limit every address,
+	even one that never guessed, waits."""
+	d = fresh_box(daemon_factory)
+	code = ctl_code(d)
+	per = SETUP_FAIL_LIMIT - 1		# each address stays under its own limit
+	n = 0
+	for i in range(-(-SETUP_FAIL_GLOBAL_LIMIT // per)):
+		for _ in range(per):
+			if n == SETUP_FAIL_GLOBAL_LIMIT:
+				break
+			r = post_setup(d, "AAAA-AAAA" if code != "AAAA-AAAA" else "BBBB-BBBB",
+				       src=f"127.0.0.{10 + i}")
+			assert r.status == 403 and r.page().text_of("error") == WRONG, (n, r)
+			n += 1
+	r = post_setup(d, code, src="127.0.0.99")
+	assert r.status == 429, r
+	assert (r.header("Retry-After") or "").isdigit(), r
+	assert "from all addresses together" in d.log()
+	assert accounts(d) == [] and ctl_code(d) == code
 
 
 # 7. Robustness -------------------------------------------------------------------------------
@@ -634,7 +769,7 @@ def test_keep_alive_and_pipelining(daemon_factory):
 		raw.send(req("GET", "/"))
 		first = read_reply(raw)
 		assert first.status == 200 and first.header("Connection") == "keep-alive", first
-		assert_closed_page(first.page())
+		assert_set_up_form(first.page())
 		raw.send(req("GET", "/"))
 		second = read_reply(raw)
 		assert second.status == 200 and second.body == first.body, second

@@ -1,10 +1,10 @@
 """The first-run page in a real headless Chromium, as an admin would use it.
-
-tests/browser/setup_page.mjs drives Debian's /usr/bin/chromium with Playwright
-(playwright-core from tests/browser/node_modules, which `make deps` installs): it opens the
-plain-HTTP page, lands on HTTPS, types a wrong setup code, then the right one, and reloads the
-closed page, clicking the form's button as a person does. The account the browser made must
-then log in over XMPP with the password typed into the page.
+tests/browser/setup_page.mjs drives Debian's /usr/bin/chromium with Playwright (playwright-core
+from tests/browser/node_modules, which `make deps` installs): it opens the plain-HTTP page,
+lands on HTTPS, types a wrong setup code, then the right one, and reloads the page (now the
+set-up box's form), clicking the form's button as a person does. Its posts carry Chromium's
+Origin and Sec-Fetch-Site, which the box checks against cross-site posts. The account the
+browser made must then log in over XMPP with the password typed into the page.
 """
 import json
 import re
@@ -47,7 +47,7 @@ def setup_codes(d):
 	return CODE_RE.findall(d.log())
 
 
-def browse(d, tmp_path, *, code, password, wrong_code=None, window=False, name="run"):
+def browse(d, tmp_path, *, code, password, wrong_code=None, set_up=False, name="run"):
 	"""Run setup_page.mjs against d; returns what the browser saw (a dict)."""
 	shots = tmp_path / f"shots-{name}"
 	shots.mkdir()
@@ -57,7 +57,7 @@ def browse(d, tmp_path, *, code, password, wrong_code=None, window=False, name="
 		"code": code,
 		"user": ADMIN,
 		"password": password,
-		"window": window,
+		"set_up": set_up,
 		"timeout_ms": int(STEP_MS * SLOW),
 		"total_ms": int(RUN_MS * SLOW),
 		"screenshots": str(shots),
@@ -83,7 +83,8 @@ def steps(seen):
 
 
 def check_browser_saw(d, seen, *, made):
-	"""What every setup run must have shown: the redirect, the refusal, success, closed."""
+	"""What every setup run must have shown: the redirect, the refusal, success, and then
+	the set-up box's form."""
 	https = f"https://{HOST}:{d.https_port}"
 	assert seen["redirects"][0] == {"url": f"http://{HOST}:{d.http_port}/", "status": 301}, seen
 	assert seen["redirects"][-1] == {"url": https + "/", "status": 200}, seen
@@ -96,6 +97,11 @@ def check_browser_saw(d, seen, *, made):
 	assert wrong["error"] == "That is not the box's setup code.", wrong
 	assert wrong["form"] and wrong["done"] is None and wrong["account"] is None, wrong
 
+	# The posts said where they came from, and the box took them: its check against
+	# cross-site posts lets the page's own through.
+	for name in ("wrong-code", "right-code"):
+		post = s[name]["post"]
+		assert post == {"origin": https, "sec_fetch_site": "same-origin"}, s[name]
 	right = s["right-code"]
 	assert right["status"] == 200 and right["error"] is None, right
 	assert right["account"] == jid(ADMIN) == f"{ADMIN}@{DOMAIN}", right
@@ -103,11 +109,11 @@ def check_browser_saw(d, seen, *, made):
 	assert right["done"] == f"The admin account {jid(ADMIN)} {tail}", right
 	assert not right["form"], right
 
-	closed = s["closed"]
-	assert closed["status"] == 200 and closed["url"] == https + "/", closed
-	assert closed["closed"].startswith("The box is set up, so its first-run page is closed."), (
-		closed)
-	assert not closed["form"] and closed["error"] is None, closed
+	after = s["after"]
+	assert after["status"] == 200 and after["url"] == https + "/", after
+	assert after["reset"].startswith("The box is set up. To give an admin a new password"), (
+		after)
+	assert after["form"] and after["error"] is None and after["first_run"] is None, after
 
 
 def test_first_run_in_a_browser(daemon_factory, xmpp, tmp_path):
@@ -154,12 +160,12 @@ def test_reset_button_reopens_page_for_new_password(daemon_factory, xmpp, tmp_pa
 
 	# The old code is the wrong one now; the new one gives the admin a new password.
 	seen = browse(d, tmp_path, code=code, wrong_code=first[0], password=ADMIN_PW2,
-		      window=True, name="reset")
+		      set_up=True, name="reset")
 	check_browser_saw(d, seen, made=False)
 	s = steps(seen)
-	assert s["open"]["window"].startswith("The reset button opened this page; it closes in "), (
-		s["open"])
-	assert s["wrong-code"]["window"] is not None, s["wrong-code"]
+	# The same form as before the press: it does not tell the LAN that the page is open.
+	assert s["open"]["reset"] == s["after"]["reset"] is not None, s
+	assert s["wrong-code"]["reset"] is not None, s["wrong-code"]
 	assert natterctl(d.datadir, "list").stdout.split("\n")[0] == f"{jid(ADMIN)} admin"
 
 	async def go():

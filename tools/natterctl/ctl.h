@@ -55,6 +55,8 @@ int ctl_open(struct ctl *c, int create);
 int ctl_open_rc(const struct ctl *c, int rc);
 int ctl_begin(struct ctl *c, int write, struct store_txn **t);	/* exit status */
 int ctl_commit(struct store_txn *t);	/* frees t; exit status */
+/* Replaces the setup code in t, which made accounts; aborts t on failure. Exit status. */
+int ctl_renew_setup_code(struct store_txn *t);
 
 /* natterctl import: "JID PASSWORD" lines on stdin (tools/natterctl/import.c). */
 int ctl_import(struct ctl *c);

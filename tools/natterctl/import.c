@@ -391,6 +391,8 @@ static int imp_write(struct imp *im, const struct account *accs, size_t k, size_
 		return ctl_fail("cannot add %s: %s; %zu accounts were imported before it",
 				accs[i].bare, nt_strerror(rc), *done);
 	}
+	if (added > 0 && (rc = ctl_renew_setup_code(t)) != 0)
+		return rc;
 	if ((rc = ctl_commit(t)) == 0)
 		*done += added;
 	return rc;

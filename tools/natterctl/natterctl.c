@@ -25,6 +25,7 @@
 #include "autoconf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/setupcode.h"
 #include "store/store.h"
 #include "tools/natterctl/ctl.h"
 #include "xmpp/jid.h"
@@ -319,6 +320,20 @@ int ctl_commit(struct store_txn *t)
 	return rc == NT_OK ? 0 : ctl_fail("could not save the change: %s", nt_strerror(rc));
 }
 
+/* With a new account in t, the setup code a person may have read off the log (natterd shows
+ * it at every start while the box has no account) must open nothing: it is replaced in the
+ * same transaction. Aborts t on failure. Exit status. */
+int ctl_renew_setup_code(struct store_txn *t)
+{
+	int rc = setup_code_renew(t);
+
+	if (rc == NT_OK)
+		return 0;
+	store_abort(t);
+	return ctl_fail("cannot replace the setup code: %s; nothing was changed",
+			nt_strerror(rc));
+}
+
 /* Maps an account lookup's result to an exit status with a message; 0 when found. */
 static int ctl_account_rc(const struct ctl *c, int rc)
 {
@@ -373,6 +388,8 @@ static int ctl_adduser(struct ctl *c)
 		rc = ctl_account_rc(c, rc);
 		goto out;
 	}
+	if ((rc = ctl_renew_setup_code(t)) != 0)
+		goto out;
 	if ((rc = ctl_commit(t)) == 0)
 		printf("added %s\n", c->bare);
 out:
