@@ -4,8 +4,13 @@
  * then drives a hand-written state machine over XML's lexical states (tags, attributes,
  * references, CDATA). The bytes of the stream header or of the current top-level element are
  * kept in one buffer of at most max_bytes; whitespace between top-level elements is dropped
- * unbuffered. When the header or an element ends, Mini-XML parses the buffer into a tree,
- * which the framer checks for undeclared namespace prefixes.
+ * unbuffered. When the header or an element ends, Mini-XML parses the buffer into a tree.
+ *
+ * Namespaces: a declaration on the stream header is in scope for the whole stream, but an
+ * element is routed on alone, so xml_ns_import() checks its names and copies onto it the
+ * header's declarations that it uses. That walk is paid only by elements that need it: the
+ * state machine notes a prefixed name (other than the ubiquitous xml:lang and the like) or
+ * a default namespace that might be a reserved one, and all others skip it.
  *
  * Everything Mini-XML is given has already passed the state machine, so its laxer parser
  * never sees comments, processing instructions, DOCTYPE or unknown entities. Only CDATA
@@ -73,6 +78,7 @@ struct xml_framer {
 	uint32_t cp;			/* the character being decoded */
 	uint32_t ref;			/* the value of a character reference */
 	uint32_t name_off;		/* where the current name starts in buf */
+	uint32_t val_off;		/* where the current attribute value starts in buf */
 	unsigned depth;			/* open elements of the current top-level element */
 	unsigned nattrs;		/* attributes of the current tag */
 	uint8_t phase, state;
@@ -85,6 +91,8 @@ struct xml_framer {
 	uint8_t ev;			/* enum xml_ev_type the last character completed */
 	uint8_t empty_hdr;		/* the header was "<stream:stream/>" */
 	uint8_t reflen;			/* characters of an entity name, 5: not predefined */
+	uint8_t attr_xmlns;		/* the current attribute is named "xmlns" */
+	uint8_t ns_work;		/* the unit's names need xml_ns_import() */
 	char refname[4];
 };
 
@@ -221,10 +229,11 @@ static int fr_top(struct xml_framer *f, uint32_t c)
 
 static int fr_stag_begin(struct xml_framer *f)
 {
-	if (f->phase == PH_STREAM) {	/* not the header */
+	if (f->phase == PH_STREAM) {	/* not the header, which is always checked */
 		if (f->depth >= f->lim.max_depth)
 			return fr_fail(f, XML_ERR_POLICY);
-		f->depth++;
+		if (f->depth++ == 0)
+			f->ns_work = 0;
 	}
 	if (fr_scratch(f) != NT_OK)
 		return fr_fail(f, XML_ERR_POLICY);
@@ -373,6 +382,36 @@ static int fr_attr_begin(struct xml_framer *f)
 	return 0;
 }
 
+/* Notes what an attribute name means for namespaces. "xml:" followed by an ASCII letter and
+ * no other colon is always bound and needs no work; any other prefix does. */
+static void fr_attr_kind(struct xml_framer *f, const char *name, uint32_t len)
+{
+	const char *colon = memchr(name, ':', len);
+
+	f->attr_xmlns = colon == NULL && len == 5 && memcmp(name, "xmlns", 5) == 0;
+	if (colon == NULL)
+		return;
+	if (colon - name != 3 || memcmp(name, "xml", 3) != 0 || len < 5 ||
+	    !((name[4] >= 'a' && name[4] <= 'z') || (name[4] >= 'A' && name[4] <= 'Z')) ||
+	    memchr(name + 4, ':', len - 4) != NULL)
+		f->ns_work = 1;
+}
+
+/* The value of an xmlns attribute ended (the closing quote is buffered): one that may name a
+ * reserved namespace, literally or through references, needs the full check. */
+static void fr_xmlns_value(struct xml_framer *f)
+{
+	static const char *const reserved[] = { XMLNS_XML, "http://www.w3.org/2000/xmlns/" };
+	const char *v = fr_data(f) + f->val_off;
+	size_t i, len = f->buf.len - 1 - f->val_off;
+
+	if (memchr(v, '&', len) != NULL)
+		f->ns_work = 1;
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (len == strlen(reserved[i]) && memcmp(v, reserved[i], len) == 0)
+			f->ns_work = 1;
+}
+
 /* The attribute name ended before the current character: refuse duplicates. */
 static int fr_attr_end(struct xml_framer *f)
 {
@@ -381,6 +420,7 @@ static int fr_attr_end(struct xml_framer *f)
 	unsigned i;
 
 	a->len = (uint32_t)(f->buf.len - f->cplen - a->off);
+	fr_attr_kind(f, d + a->off, a->len);
 	for (i = 0; i < f->nattrs; i++) {
 		const struct fr_span *o = &f->attrs[i];
 
@@ -402,6 +442,8 @@ static int fr_stag(struct xml_framer *f, uint32_t c)
 
 			nm->off = f->name_off;
 			nm->len = (uint32_t)(f->buf.len - f->cplen - nm->off);
+			if (memchr(fr_data(f) + nm->off, ':', nm->len) != NULL)
+				f->ns_work = 1;
 		}
 		return fr_stag_sep(f, c);
 	case ST_STAG_WS:
@@ -428,12 +470,15 @@ static int fr_stag(struct xml_framer *f, uint32_t c)
 		if (c != '"' && c != '\'')
 			return fr_fail(f, XML_ERR_NOT_WELL_FORMED);	/* unquoted */
 		f->quote = (uint8_t)c;
+		f->val_off = (uint32_t)f->buf.len;
 		f->state = ST_ATTR_VAL;
 		return 0;
 	case ST_ATTR_VAL:
 		if (c == '<')
 			return fr_fail(f, XML_ERR_NOT_WELL_FORMED);
 		if (c == f->quote) {
+			if (f->attr_xmlns)
+				fr_xmlns_value(f);
 			f->state = ST_ATTR_END;
 		} else if (c == '&') {
 			f->ret = ST_ATTR_VAL;
@@ -666,12 +711,14 @@ static int fr_byte(struct xml_framer *f, uint8_t c)
 	return fr_char(f, c);
 }
 
-/* Every prefix in the tree must be declared in it or in the stream header. */
+/* The tree's names must be namespace-well-formed with the stream header's declarations, and
+ * it takes along those it uses. An unbound prefix breaks Namespaces in XML, so it is
+ * not-well-formed (RFC 6120 4.9.3.12). */
 static enum xml_err fr_check_names(struct xml_framer *f, mxml_node_t *n)
 {
-	switch (xml_check_prefixes(n, f->hdr)) {
+	switch (xml_ns_import(n, f->hdr)) {
 	case NT_OK:	return XML_ERR_NONE;
-	case NT_ENOENT:	return XML_ERR_BAD_PREFIX;
+	case NT_ENOMEM:	return XML_ERR_POLICY;
 	default:	return XML_ERR_NOT_WELL_FORMED;
 	}
 }
@@ -720,7 +767,7 @@ static enum xml_err fr_element(struct xml_framer *f, mxml_node_t *n, struct xml_
 
 	if (xml_cdata_to_text(n) != NT_OK)
 		return XML_ERR_POLICY;
-	if ((e = fr_check_names(f, n)) != XML_ERR_NONE)
+	if (f->ns_work && (e = fr_check_names(f, n)) != XML_ERR_NONE)
 		return e;
 	plen = colon ? (size_t)(colon - name) : 0;
 	if ((ns = xml_prefix_ns(n, name, plen)) == NULL)	/* inherited from the stream? */
@@ -858,7 +905,6 @@ const char *xml_err_condition(enum xml_err e)
 	case XML_ERR_NOT_WELL_FORMED:	return "not-well-formed";
 	case XML_ERR_RESTRICTED:	return "restricted-xml";
 	case XML_ERR_POLICY:		return "policy-violation";
-	case XML_ERR_BAD_PREFIX:	return "bad-namespace-prefix";
 	case XML_ERR_BAD_FORMAT:	return "bad-format";
 	default:			return "undefined-condition";
 	}

@@ -23,10 +23,9 @@ enum xml_ev_type {
 
 enum xml_err {
 	XML_ERR_NONE,
-	XML_ERR_NOT_WELL_FORMED,	/* "not-well-formed" */
+	XML_ERR_NOT_WELL_FORMED,	/* "not-well-formed", also for Namespaces in XML */
 	XML_ERR_RESTRICTED,		/* "restricted-xml" */
 	XML_ERR_POLICY,			/* "policy-violation": a limit was passed */
-	XML_ERR_BAD_PREFIX,		/* "bad-namespace-prefix" */
 	XML_ERR_BAD_FORMAT,		/* "bad-format": e.g. text at the top level */
 };
 
@@ -40,7 +39,11 @@ struct xml_event {
 	enum xml_ev_type type;
 	enum xml_err error;	/* XML_EV_ERROR */
 	/* XML_EV_OPEN: the header as an element without children, its name as written
-	 * ("stream:stream"), its attributes as sent. XML_EV_ELEMENT: the element's tree.
+	 * ("stream:stream"), its attributes as sent. XML_EV_ELEMENT: the element's tree,
+	 * namespace-well-formed on its own: it carries the header's xmlns:prefix declarations
+	 * that it uses (copied onto the element), so it can be serialised onto another stream.
+	 * Unprefixed names still take the stream's default namespace, which the tree does not
+	 * repeat: a recipient's stream must have the same one (jabber:client to jabber:client).
 	 * The caller owns it and frees it with mxmlDelete(). */
 	mxml_node_t *node;
 	/* Namespace and local name of the header or element ("jabber:client", "message"),

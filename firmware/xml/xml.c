@@ -317,44 +317,156 @@ int xml_is_char(uint32_t c)
 	       (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
 }
 
-/* A QName has at most one colon, inside it, and its prefix must be declared. */
-static int xml_check_qname(mxml_node_t *el, mxml_node_t *outer, const char *name, int attr)
+#define XMLNS_XMLNS "http://www.w3.org/2000/xmlns/"
+
+/* The code point at s, or 0 when s ends first (trees may come from anywhere, so stop at NUL). */
+static uint32_t xml_char_at(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int i, more = p[0] >= 0xF0 ? 3 : p[0] >= 0xE0 ? 2 : p[0] >= 0xC0 ? 1 : 0;
+	uint32_t c = p[0] & (more ? 0x3Fu >> more : 0x7Fu);
+
+	for (i = 1; i <= more; i++) {
+		if (p[i] == '\0')
+			return 0;
+		c = c << 6 | (p[i] & 0x3Fu);
+	}
+	return c;
+}
+
+/* A QName: at most one colon, with a prefix before it and a NameStartChar after it (a
+ * namespace-aware parser such as expat refuses "a:-b"). *plen: the prefix's length, 0 none. */
+static int xml_qname(const char *name, size_t *plen)
 {
 	const char *colon = strchr(name, ':');
-	size_t len;
 
+	*plen = 0;
 	if (colon == NULL)
 		return NT_OK;
-	if (colon == name || colon[1] == '\0' || strchr(colon + 1, ':') != NULL)
+	if (colon == name || strchr(colon + 1, ':') != NULL ||
+	    !xml_is_name_char(xml_char_at(colon + 1), 1))
 		return NT_EINVAL;
-	len = (size_t)(colon - name);
-	if (attr && len == 5 && memcmp(name, "xmlns", 5) == 0)
-		return NT_OK;
-	if (xml_prefix_ns(el, name, len) == NULL && xml_prefix_ns(outer, name, len) == NULL)
-		return NT_ENOENT;
+	*plen = (size_t)(colon - name);
 	return NT_OK;
 }
 
-int xml_check_prefixes(mxml_node_t *top, mxml_node_t *outer)
+static int xml_is_decl_attr(const char *name)
+{
+	return strncmp(name, "xmlns", 5) == 0 && (name[5] == '\0' || name[5] == ':');
+}
+
+/* Namespaces in XML 1.0 section 3: the prefix xmlns is never declared, xml only to its own
+ * namespace, neither reserved namespace to anything else, and a prefix is never undeclared.
+ * A recipient's parser drops the stream on any of these. */
+static int xml_check_decl(const char *name, const char *val)
+{
+	int to_xml = strcmp(val, XMLNS_XML) == 0, to_xmlns = strcmp(val, XMLNS_XMLNS) == 0;
+
+	if (name[5] == '\0')
+		return to_xml || to_xmlns ? NT_EINVAL : NT_OK;
+	if (strcmp(name + 6, "xml") == 0)
+		return to_xml ? NT_OK : NT_EINVAL;
+	if (strcmp(name + 6, "xmlns") == 0 || val[0] == '\0' || to_xml || to_xmlns)
+		return NT_EINVAL;
+	return NT_OK;
+}
+
+/* A prefix used at el must be bound within the tree; one bound only at outer has its
+ * declaration copied onto top, the outermost element, where it cannot shadow any other. */
+static int xml_bind_use(mxml_node_t *top, mxml_node_t *el, mxml_node_t *outer,
+			const char *name, size_t plen)
+{
+	const char *ns;
+	char *decl;
+	int rc = NT_OK;
+
+	if (plen == 0 || xml_prefix_ns(el, name, plen) != NULL)
+		return NT_OK;
+	if ((ns = xml_prefix_ns(outer, name, plen)) == NULL)
+		return NT_ENOENT;
+	if ((decl = malloc(plen + 7)) == NULL)
+		return NT_ENOMEM;
+	memcpy(decl, "xmlns:", 6);
+	memcpy(decl + 6, name, plen);
+	decl[plen + 6] = '\0';
+	mxmlElementSetAttr(top, decl, ns);	/* returns nothing; check it took */
+	if (mxmlElementGetAttr(top, decl) == NULL)
+		rc = NT_ENOMEM;
+	free(decl);
+	return rc;
+}
+
+/* Two prefixed attributes may not share a local name and a namespace ("a:x" and "b:x" with
+ * a and b bound to one namespace). Unprefixed ones the framer already compared by name. */
+static int xml_check_dup_attrs(mxml_node_t *el)
+{
+	int i, j, cnt = mxmlElementGetAttrCount(el);
+
+	for (i = 1; i < cnt; i++) {
+		const char *a = "", *ac;
+
+		mxmlElementGetAttrByIndex(el, i, &a);
+		if ((ac = strchr(a, ':')) == NULL || xml_is_decl_attr(a))
+			continue;
+		for (j = 0; j < i; j++) {
+			const char *b = "", *bc, *an, *bn;
+
+			mxmlElementGetAttrByIndex(el, j, &b);
+			if ((bc = strchr(b, ':')) == NULL || xml_is_decl_attr(b) ||
+			    strcmp(ac + 1, bc + 1) != 0)
+				continue;
+			an = xml_prefix_ns(el, a, (size_t)(ac - a));
+			bn = xml_prefix_ns(el, b, (size_t)(bc - b));
+			if (an != NULL && bn != NULL && strcmp(an, bn) == 0)
+				return NT_EINVAL;
+		}
+	}
+	return NT_OK;
+}
+
+/* One element: its declarations, then the names that use prefixes. */
+static int xml_import_element(mxml_node_t *top, mxml_node_t *el, mxml_node_t *outer)
+{
+	int i, rc, prefixed = 0, cnt = mxmlElementGetAttrCount(el);	/* before any copy */
+	const char *name = mxmlGetElement(el);
+	size_t plen;
+
+	for (i = 0; i < cnt; i++) {
+		const char *an = "", *val = mxmlElementGetAttrByIndex(el, i, &an);
+
+		if (!xml_is_decl_attr(an))
+			continue;
+		if ((rc = xml_qname(an, &plen)) != NT_OK ||
+		    (rc = xml_check_decl(an, val ? val : "")) != NT_OK)
+			return rc;
+	}
+	if ((rc = xml_qname(name, &plen)) != NT_OK ||
+	    (rc = xml_bind_use(top, el, outer, name, plen)) != NT_OK)
+		return rc;
+	for (i = 0; i < cnt; i++) {
+		const char *an = "";
+
+		mxmlElementGetAttrByIndex(el, i, &an);
+		if (xml_is_decl_attr(an))
+			continue;
+		if ((rc = xml_qname(an, &plen)) != NT_OK ||
+		    (rc = xml_bind_use(top, el, outer, an, plen)) != NT_OK)
+			return rc;
+		prefixed += plen > 0;
+	}
+	return prefixed > 1 ? xml_check_dup_attrs(el) : NT_OK;
+}
+
+int xml_ns_import(mxml_node_t *top, mxml_node_t *outer)
 {
 	mxml_node_t *n;
 	int rc;
 
 	for (n = top; n != NULL; n = mxmlWalkNext(n, top, MXML_DESCEND)) {
-		int i, cnt;
-
 		if (mxmlGetType(n) != MXML_ELEMENT)
 			continue;
-		if ((rc = xml_check_qname(n, outer, mxmlGetElement(n), 0)) != NT_OK)
+		if ((rc = xml_import_element(top, n, outer)) != NT_OK)
 			return rc;
-		cnt = mxmlElementGetAttrCount(n);
-		for (i = 0; i < cnt; i++) {
-			const char *name = "";
-
-			mxmlElementGetAttrByIndex(n, i, &name);
-			if ((rc = xml_check_qname(n, outer, name, 1)) != NT_OK)
-				return rc;
-		}
 	}
 	return NT_OK;
 }

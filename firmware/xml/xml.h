@@ -57,11 +57,18 @@ int xml_is_name_char(uint32_t c, int first);
 /* XML 1.0 Char: a character allowed in a document (and in a character reference). */
 int xml_is_char(uint32_t c);
 
-/* Checks every element and attribute name in the subtree at top: each must be a QName (at
- * most one colon, not first or last) whose prefix is declared in the tree (an element or its
- * ancestors) or at outer and its ancestors (outer may be NULL; the framer passes the stream
- * header). NT_OK, NT_EINVAL for a malformed name, NT_ENOENT for an undeclared prefix. */
-int xml_check_prefixes(mxml_node_t *top, mxml_node_t *outer);
+/* Makes the subtree at top namespace-well-formed on its own, as it must be to be sent on
+ * another stream. Every element and attribute name must be a QName (at most one colon, a
+ * NameStartChar after it) whose prefix is bound in the tree (on the element or an ancestor)
+ * or at outer and its ancestors (outer may be NULL; the framer passes the stream header).
+ * A prefix bound only at outer gets its xmlns:prefix declaration copied onto top, so top may
+ * end up with as many more attributes as outer declares. Declarations must follow Namespaces
+ * in XML 1.0 section 3 (no xmlns:xmlns, xml only bound to XMLNS_XML, no reserved namespace
+ * bound elsewhere, no xmlns:p=''), and no two attributes may share a local name and a
+ * namespace. The default namespace is left alone. NT_OK; NT_EINVAL for a malformed name or
+ * declaration, NT_ENOENT for an unbound prefix, NT_ENOMEM (top may have gained some
+ * declarations, all of them correct). */
+int xml_ns_import(mxml_node_t *top, mxml_node_t *outer);
 
 /* Mini-XML loads a CDATA section as a pseudo-element named "![CDATA[" followed by the text.
  * Replaces each such node under top with a text node, merged with adjacent text, so the tree

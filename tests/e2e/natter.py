@@ -440,10 +440,12 @@ class Session:
 FEATURES_END = re.compile(rb"</(?:stream:)?features>|<(?:stream:)?features[^>]*/>")
 
 
-def stream_header(domain=DOMAIN, frm=None):
+def stream_header(domain=DOMAIN, frm=None, decls=None):
+	"""decls: extra {prefix: namespace} declarations, in scope for the whole stream."""
 	f = f" from='{frm}'" if frm else ""
+	x = "".join(f" xmlns:{p}='{ns}'" for p, ns in (decls or {}).items())
 	return (f"<?xml version='1.0'?><stream:stream to='{domain}'{f} version='1.0' "
-		f"xml:lang='en' xmlns='jabber:client' xmlns:stream='{NS_STREAMS}'>")
+		f"xml:lang='en' xmlns='jabber:client' xmlns:stream='{NS_STREAMS}'{x}>")
 
 
 def client_tls_context(cafile):
@@ -458,13 +460,15 @@ class RawConn:
 	"""A hand-driven XMPP client connection (blocking, every read bounded).
 
 	trickle=True sends every byte on its own (its own TCP segment, or TLS record after
-	STARTTLS) to exercise the daemon's framer across reads."""
+	STARTTLS) to exercise the daemon's framer across reads. decls ({prefix: namespace})
+	are declared on every stream header this connection sends."""
 
 	def __init__(self, port, *, cafile=None, direct_tls=False, alpn=None, trickle=False,
-		     domain=DOMAIN, host=None, source=None, rcvbuf=None):
+		     domain=DOMAIN, host=None, source=None, rcvbuf=None, decls=None):
 		"""rcvbuf: a small receive buffer (bytes) makes a slow reader, whose kernel takes
 		little of what the server sends before the client reads it."""
 		self.domain = domain
+		self.decls = decls
 		self.cafile = cafile
 		self.trickle = trickle
 		self.buf = b""
@@ -572,7 +576,7 @@ class RawConn:
 	# the XMPP steps --------------------------------------------------------------------------
 	def open_stream(self, timeout=None):
 		"""Send a stream header; return the server's stream header + features text."""
-		self.send(stream_header(self.domain))
+		self.send(stream_header(self.domain, decls=self.decls))
 		return self.read_until(FEATURES_END, timeout)
 
 	def starttls(self):
@@ -622,6 +626,15 @@ class RawConn:
 		if presence:
 			self.send("<presence/>")
 		return full
+
+	def ping_server(self, iq_id, timeout=None):
+		"""An XEP-0199 ping to the server; returns its answer. The server handles a
+		stream's stanzas in order, so everything sent before has been handled by then."""
+		self.send(f"<iq type='get' id='{iq_id}' to='{self.domain}'>"
+			  "<ping xmlns='urn:xmpp:ping'/></iq>")
+		return self.read_until(re.compile(
+			rb"<iq[^>]*id=[\"']" + re.escape(iq_id.encode()) +
+			rb"[\"'][^>]*(/>|>.*?</iq>)", re.S), timeout)
 
 	def read_message(self, timeout=None):
 		"""The next <message>...</message> (text); other input before it is dropped."""

@@ -170,25 +170,69 @@ static void xml_cdata_becomes_text(void **state)
 	mxmlDelete(t);
 }
 
-static void xml_checks_prefixes(void **state)
+static void xml_imports_prefixes(void **state)
 {
-	mxml_node_t *outer = load("<s:s xmlns:s='S' xmlns='C'/>");
+	mxml_node_t *outer = load("<s:s xmlns:s='S' xmlns='C' xmlns:q='Q'/>");
 	mxml_node_t *ok = load("<s:a xml:lang='en'><b xmlns:p='P' p:x='1'><p:c/></b></s:a>");
 	mxml_node_t *undeclared = load("<a><b xmlns:p='P'/><p:c/></a>");
-	mxml_node_t *bad_attr = load("<a q:x='1'/>");
+	mxml_node_t *bad_attr = load("<a r:x='1'/>");
 	mxml_node_t *two_colons = load("<a:b:c xmlns:a='A'/>");
+	mxml_node_t *outer_attr = load("<a><b q:x='1'/><q:c/></a>");
 
 	(void)state;
-	assert_int_equal(xml_check_prefixes(ok, outer), NT_OK);
-	assert_int_equal(xml_check_prefixes(ok, NULL), NT_ENOENT);
-	assert_int_equal(xml_check_prefixes(undeclared, outer), NT_ENOENT);
-	assert_int_equal(xml_check_prefixes(bad_attr, outer), NT_ENOENT);
-	assert_int_equal(xml_check_prefixes(two_colons, outer), NT_EINVAL);
+	assert_int_equal(xml_ns_import(ok, NULL), NT_ENOENT);
+	assert_int_equal(xml_ns_import(ok, outer), NT_OK);
+	assert_serializes(ok, "<s:a xml:lang=\"en\" xmlns:s=\"S\"><b xmlns:p=\"P\" p:x=\"1\">"
+			  "<p:c/></b></s:a>");
+	assert_int_equal(xml_ns_import(ok, outer), NT_OK);	/* twice changes nothing */
+	assert_serializes(ok, "<s:a xml:lang=\"en\" xmlns:s=\"S\"><b xmlns:p=\"P\" p:x=\"1\">"
+			  "<p:c/></b></s:a>");
+	assert_int_equal(xml_ns_import(ok, NULL), NT_OK);	/* now self-contained */
+	assert_int_equal(xml_ns_import(outer_attr, outer), NT_OK);
+	assert_serializes(outer_attr, "<a xmlns:q=\"Q\"><b q:x=\"1\"/><q:c/></a>");
+	assert_string_equal(xml_ns(xml_child(outer_attr, "c", NULL), NULL), "Q");
+	assert_int_equal(xml_ns_import(undeclared, outer), NT_ENOENT);
+	assert_int_equal(xml_ns_import(bad_attr, outer), NT_ENOENT);
+	assert_int_equal(xml_ns_import(two_colons, outer), NT_EINVAL);
 	mxmlDelete(outer);
 	mxmlDelete(ok);
 	mxmlDelete(undeclared);
 	mxmlDelete(bad_attr);
 	mxmlDelete(two_colons);
+	mxmlDelete(outer_attr);
+}
+
+static void xml_import_refuses_reserved(void **state)
+{
+	static const char *const bad[] = {
+		"<a xmlns:xml='urn:x'/>", "<a xmlns:xmlns='urn:x'/>", "<a xmlns:p=''/>",
+		"<a xmlns:p='" XMLNS_XML "'/>", "<a xmlns='http://www.w3.org/2000/xmlns/'/>",
+		"<a xmlns='" XMLNS_XML "'/>", "<a xmlns:='u'/>", "<a xmlns:p='u' p:-x='1'/>",
+		"<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>", "<a xml:='1'/>",
+		"<a xmlns:p='u' p:\xcc\x80x='1'/>",	/* U+0300 may not start a name */
+	};
+	static const char *const good[] = {
+		"<a xmlns:xml='" XMLNS_XML "' xml:lang='en'/>", "<a xmlns=''/>",
+		"<a xmlns:p='u' xmlns:q='v' p:x='1' q:x='2' x='3'/>",
+		"<a xmlns:p='u' p:\xc3\xa9='1'/>", "<xml:a/>",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mxml_node_t *t = load(bad[i]);
+
+		if (xml_ns_import(t, NULL) != NT_EINVAL)
+			fail_msg("accepted %s", bad[i]);
+		mxmlDelete(t);
+	}
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		mxml_node_t *t = load(good[i]);
+
+		if (xml_ns_import(t, NULL) != NT_OK)
+			fail_msg("refused %s", good[i]);
+		mxmlDelete(t);
+	}
 }
 
 static void xml_builders(void **state)
@@ -247,7 +291,8 @@ int main(void)
 		cmocka_unit_test(xml_names_and_namespaces),
 		cmocka_unit_test(xml_text_concatenates_and_truncates),
 		cmocka_unit_test(xml_cdata_becomes_text),
-		cmocka_unit_test(xml_checks_prefixes),
+		cmocka_unit_test(xml_imports_prefixes),
+		cmocka_unit_test(xml_import_refuses_reserved),
 		cmocka_unit_test(xml_builders),
 		cmocka_unit_test(xml_character_classes),
 	};
