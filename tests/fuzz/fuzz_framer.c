@@ -2,7 +2,9 @@
  * Fuzz target for the XML stream framer: the input is fed whole, then cut at positions
  * derived from the input (and, when short, one byte at a time), and every way must give the
  * same events. Each tree is serialised, read back by Mini-XML and serialised again, which
- * must give the same text; then it is freed. Traps on any difference.
+ * must give the same text; then it is freed. Each element's text must also stand on its own,
+ * as it does when routed to another stream: fed after a header that declares no prefix, it
+ * must come back as the same element. Traps on any difference.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +16,9 @@
 #define BYTEWISE_MAX 512
 
 static const struct xml_limits lim = { 2048, 12, 12 };
+/* Serialising escapes (up to 6 bytes for 1) and adds the header's declarations. */
+static const struct xml_limits lim_alone = { 65536, 12, 24 };
+static const char hdr_alone[] = "<stream xmlns='jabber:client'>";
 
 struct trace {
 	uint64_t h;
@@ -30,7 +35,31 @@ static void mix(struct trace *t, const void *p, size_t n)
 	t->h = (t->h ^ 0xff) * 0x100000001b3ULL;	/* separates fields */
 }
 
-static void check_tree(mxml_node_t *n, struct trace *t)
+/* The serialised element s[0..len) on a stream of its own gives the same element. */
+static void check_alone(const char *s, size_t len)
+{
+	struct xml_framer *f = xml_framer_new(&lim_alone);
+	struct xml_event ev;
+	char *again;
+
+	if (f == NULL)
+		__builtin_trap();
+	xml_framer_feed(f, (const uint8_t *)hdr_alone, sizeof(hdr_alone) - 1, &ev);
+	if (ev.type != XML_EV_OPEN)
+		__builtin_trap();
+	mxmlDelete(ev.node);
+	if (xml_framer_feed(f, (const uint8_t *)s, len, &ev) != len ||
+	    ev.type != XML_EV_ELEMENT)
+		__builtin_trap();
+	again = xml_serialize(ev.node, NULL);
+	if (again == NULL || strcmp(s, again) != 0)
+		__builtin_trap();
+	free(again);
+	mxmlDelete(ev.node);
+	xml_framer_free(f);
+}
+
+static void check_tree(mxml_node_t *n, enum xml_ev_type type, struct trace *t)
 {
 	mxml_node_t *back;
 	size_t len;
@@ -46,6 +75,8 @@ static void check_tree(mxml_node_t *n, struct trace *t)
 	if (again == NULL || strcmp(s, again) != 0)
 		__builtin_trap();
 	free(again);
+	if (type == XML_EV_ELEMENT)
+		check_alone(s, len);
 	free(s);
 	mxmlDelete(back);
 }
@@ -80,7 +111,7 @@ static struct trace run(const uint8_t *p, size_t n, const size_t *cuts, size_t n
 			mix(&t, ev.ns, strlen(ev.ns));
 			mix(&t, ev.name, strlen(ev.name));
 			if (ev.node != NULL)
-				check_tree(ev.node, &t);
+				check_tree(ev.node, ev.type, &t);
 			mxmlDelete(ev.node);
 			if (ev.type == XML_EV_ERROR || ev.type == XML_EV_CLOSE)
 				goto done;
