@@ -19,7 +19,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -136,63 +135,6 @@ static void fr_mxml_error(const char *msg)
 	log_debug("xml: mini-xml: %s", msg);
 }
 
-/* The XML declaration, buffered whole ("<?xml ... ?>"): version 1.x, UTF-8 if any. */
-static const char *fr_skip_ws(const char *p, const char *end)
-{
-	while (p < end && fr_is_ws((unsigned char)*p))
-		p++;
-	return p;
-}
-
-/* Parses S name Eq quoted-value at *pp; sets the value's bounds. 0 on success. */
-static int fr_pseudo_attr(const char **pp, const char *end, const char *name,
-			  const char **v, size_t *vl)
-{
-	const char *p = *pp, *q;
-	size_t nl = strlen(name);
-
-	if (p >= end || !fr_is_ws((unsigned char)*p))
-		return -1;
-	p = fr_skip_ws(p, end);
-	if ((size_t)(end - p) < nl || memcmp(p, name, nl) != 0)
-		return -1;
-	p = fr_skip_ws(p + nl, end);
-	if (p >= end || *p != '=')
-		return -1;
-	p = fr_skip_ws(p + 1, end);
-	if (p >= end || (*p != '"' && *p != '\''))
-		return -1;
-	if ((q = memchr(p + 1, *p, (size_t)(end - p - 1))) == NULL)
-		return -1;
-	*v = p + 1;
-	*vl = (size_t)(q - p - 1);
-	*pp = q + 1;
-	return 0;
-}
-
-static int fr_decl_valid(const char *s, size_t n)
-{
-	const char *p = s + 5, *end = s + n - 2, *v, *save;	/* inside "<?xml" .. "?>" */
-	size_t vl, i;
-
-	if (fr_pseudo_attr(&p, end, "version", &v, &vl) != 0 || vl < 3 || memcmp(v, "1.", 2))
-		return 0;
-	for (i = 2; i < vl; i++)
-		if (v[i] < '0' || v[i] > '9')
-			return 0;
-	save = p;
-	if (fr_pseudo_attr(&p, end, "encoding", &v, &vl) != 0)
-		p = save;
-	else if (vl != 5 || strncasecmp(v, "UTF-8", 5) != 0)
-		return 0;	/* RFC 6120 section 11.6: UTF-8 only */
-	save = p;
-	if (fr_pseudo_attr(&p, end, "standalone", &v, &vl) != 0)
-		p = save;
-	else if (!(vl == 3 && memcmp(v, "yes", 3) == 0) && !(vl == 2 && memcmp(v, "no", 2) == 0))
-		return 0;
-	return fr_skip_ws(p, end) == end;
-}
-
 /* The arrays of name spans, allocated when a stream or element starts. */
 static int fr_scratch(struct xml_framer *f)
 {
@@ -292,7 +234,7 @@ static int fr_decl(struct xml_framer *f, uint32_t c)
 		f->run = c == '?';
 		return 0;
 	}
-	if (!fr_decl_valid(fr_data(f), f->buf.len))
+	if (!xml_decl_valid(fr_data(f), f->buf.len))
 		return fr_fail(f, XML_ERR_NOT_WELL_FORMED);
 	buf_consume(&f->buf, f->buf.len);
 	f->phase = PH_PROLOG;
@@ -382,34 +324,12 @@ static int fr_attr_begin(struct xml_framer *f)
 	return 0;
 }
 
-/* Notes what an attribute name means for namespaces. "xml:" followed by an ASCII letter and
- * no other colon is always bound and needs no work; any other prefix does. */
-static void fr_attr_kind(struct xml_framer *f, const char *name, uint32_t len)
-{
-	const char *colon = memchr(name, ':', len);
-
-	f->attr_xmlns = colon == NULL && len == 5 && memcmp(name, "xmlns", 5) == 0;
-	if (colon == NULL)
-		return;
-	if (colon - name != 3 || memcmp(name, "xml", 3) != 0 || len < 5 ||
-	    !((name[4] >= 'a' && name[4] <= 'z') || (name[4] >= 'A' && name[4] <= 'Z')) ||
-	    memchr(name + 4, ':', len - 4) != NULL)
-		f->ns_work = 1;
-}
-
-/* The value of an xmlns attribute ended (the closing quote is buffered): one that may name a
- * reserved namespace, literally or through references, needs the full check. */
+/* The value of an xmlns attribute ended (the closing quote is buffered). */
 static void fr_xmlns_value(struct xml_framer *f)
 {
-	static const char *const reserved[] = { XMLNS_XML, "http://www.w3.org/2000/xmlns/" };
 	const char *v = fr_data(f) + f->val_off;
-	size_t i, len = f->buf.len - 1 - f->val_off;
 
-	if (memchr(v, '&', len) != NULL)
-		f->ns_work = 1;
-	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		if (len == strlen(reserved[i]) && memcmp(v, reserved[i], len) == 0)
-			f->ns_work = 1;
+	f->ns_work |= (uint8_t)xml_default_needs_import(v, f->buf.len - 1 - f->val_off);
 }
 
 /* The attribute name ended before the current character: refuse duplicates. */
@@ -420,7 +340,8 @@ static int fr_attr_end(struct xml_framer *f)
 	unsigned i;
 
 	a->len = (uint32_t)(f->buf.len - f->cplen - a->off);
-	fr_attr_kind(f, d + a->off, a->len);
+	f->ns_work |= (uint8_t)xml_name_needs_import(d + a->off, a->len);
+	f->attr_xmlns = a->len == 5 && memcmp(d + a->off, "xmlns", 5) == 0;
 	for (i = 0; i < f->nattrs; i++) {
 		const struct fr_span *o = &f->attrs[i];
 
@@ -442,8 +363,8 @@ static int fr_stag(struct xml_framer *f, uint32_t c)
 
 			nm->off = f->name_off;
 			nm->len = (uint32_t)(f->buf.len - f->cplen - nm->off);
-			if (memchr(fr_data(f) + nm->off, ':', nm->len) != NULL)
-				f->ns_work = 1;
+			f->ns_work |= (uint8_t)xml_name_needs_import(fr_data(f) + nm->off,
+								     nm->len);
 		}
 		return fr_stag_sep(f, c);
 	case ST_STAG_WS:

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "core/buf.h"
 #include "core/err.h"
 #include "xml/xml.h"
@@ -317,7 +318,93 @@ int xml_is_char(uint32_t c)
 	       (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF);
 }
 
+static int xml_is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static const char *xml_skip_ws(const char *p, const char *end)
+{
+	while (p < end && xml_is_ws(*p))
+		p++;
+	return p;
+}
+
+/* Parses S name Eq quoted-value at *pp; sets the value's bounds. 0 on success. */
+static int xml_pseudo_attr(const char **pp, const char *end, const char *name,
+			   const char **v, size_t *vl)
+{
+	const char *p = *pp, *q;
+	size_t nl = strlen(name);
+
+	if (p >= end || !xml_is_ws(*p))
+		return -1;
+	p = xml_skip_ws(p, end);
+	if ((size_t)(end - p) < nl || memcmp(p, name, nl) != 0)
+		return -1;
+	p = xml_skip_ws(p + nl, end);
+	if (p >= end || *p != '=')
+		return -1;
+	p = xml_skip_ws(p + 1, end);
+	if (p >= end || (*p != '"' && *p != '\''))
+		return -1;
+	if ((q = memchr(p + 1, *p, (size_t)(end - p - 1))) == NULL)
+		return -1;
+	*v = p + 1;
+	*vl = (size_t)(q - p - 1);
+	*pp = q + 1;
+	return 0;
+}
+
+int xml_decl_valid(const char *s, size_t n)
+{
+	const char *p = s + 5, *end = s + n - 2, *v, *save;	/* inside "<?xml" .. "?>" */
+	size_t vl, i;
+
+	if (xml_pseudo_attr(&p, end, "version", &v, &vl) != 0 || vl < 3 || memcmp(v, "1.", 2))
+		return 0;
+	for (i = 2; i < vl; i++)
+		if (v[i] < '0' || v[i] > '9')
+			return 0;
+	save = p;
+	if (xml_pseudo_attr(&p, end, "encoding", &v, &vl) != 0)
+		p = save;
+	else if (vl != 5 || strncasecmp(v, "UTF-8", 5) != 0)
+		return 0;	/* RFC 6120 section 11.6: UTF-8 only */
+	save = p;
+	if (xml_pseudo_attr(&p, end, "standalone", &v, &vl) != 0)
+		p = save;
+	else if (!(vl == 3 && memcmp(v, "yes", 3) == 0) && !(vl == 2 && memcmp(v, "no", 2) == 0))
+		return 0;
+	return xml_skip_ws(p, end) == end;
+}
+
 #define XMLNS_XMLNS "http://www.w3.org/2000/xmlns/"
+
+int xml_name_needs_import(const char *name, size_t len)
+{
+	const char *colon = memchr(name, ':', len);
+
+	if (colon == NULL)
+		return 0;
+	/* xml:lang and the like: always bound, a valid local part, no second colon */
+	return colon - name != 3 || memcmp(name, "xml", 3) != 0 || len < 5 ||
+	       !((name[4] >= 'a' && name[4] <= 'z') || (name[4] >= 'A' && name[4] <= 'Z')) ||
+	       memchr(name + 4, ':', len - 4) != NULL;
+}
+
+int xml_default_needs_import(const char *v, size_t len)
+{
+	static const char *const reserved[] = { XMLNS_XML, XMLNS_XMLNS };
+	size_t i;
+
+	if (memchr(v, '&', len) != NULL)
+		return 1;
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (len == strlen(reserved[i]) && memcmp(v, reserved[i], len) == 0)
+			return 1;
+	return 0;
+}
 
 /* The code point at s, or 0 when s ends first (trees may come from anywhere, so stop at NUL). */
 static uint32_t xml_char_at(const char *s)

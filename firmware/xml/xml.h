@@ -2,7 +2,8 @@
 #define NATTER_XML_XML_H
 /*
  * Small helpers over Mini-XML trees: building replies, serialising them, and reading
- * namespaces, children and text of received elements. Text is kept as MXML_OPAQUE nodes.
+ * namespaces, children and text of received elements; making an element namespace-well-formed
+ * on its own; and XML's lexical rules for the framer. Text is kept as MXML_OPAQUE nodes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,19 @@ int xml_is_char(uint32_t c);
  * declaration, NT_ENOENT for an unbound prefix, NT_ENOMEM (top may have gained some
  * declarations, all of them correct). */
 int xml_ns_import(mxml_node_t *top, mxml_node_t *outer);
+
+/* The cheap test the framer makes while it reads, so that most elements skip xml_ns_import:
+ * does a name (name[0..len)) need it? Not without a colon, nor for "xml:" and a letter with
+ * no second colon (xml:lang: always bound). */
+int xml_name_needs_import(const char *name, size_t len);
+
+/* And the raw value v[0..len) of an xmlns attribute: one with a reference, or naming a
+ * reserved namespace (which only xml_ns_import refuses), needs it. */
+int xml_default_needs_import(const char *v, size_t len);
+
+/* The XML declaration s[0..n), "<?xml" to "?>" whole: version 1.x, encoding UTF-8 if given
+ * (RFC 6120 section 11.6), standalone yes or no if given, nothing else. 1 when valid. */
+int xml_decl_valid(const char *s, size_t n);
 
 /* Mini-XML loads a CDATA section as a pseudo-element named "![CDATA[" followed by the text.
  * Replaces each such node under top with a text node, merged with adjacent text, so the tree

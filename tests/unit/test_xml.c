@@ -235,6 +235,30 @@ static void xml_import_refuses_reserved(void **state)
 	}
 }
 
+static void xml_import_precheck(void **state)
+{
+	static const char *const needs[] = {
+		"x:message", "xmlns:p", ":a", "a:", "xml:", "xml:-x", "xml:a:b", "xml:\xc3\xa9",
+		"xmlx:lang", "stream:features",
+	};
+	static const char *const skips[] = { "message", "xml:lang", "xml:Space", "xmlns", "a" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if (!xml_name_needs_import(needs[i], strlen(needs[i])))
+			fail_msg("%s skipped", needs[i]);
+	for (i = 0; i < sizeof(skips) / sizeof(skips[0]); i++)
+		if (xml_name_needs_import(skips[i], strlen(skips[i])))
+			fail_msg("%s needs work", skips[i]);
+	assert_false(xml_default_needs_import("jabber:client", 13));
+	assert_false(xml_default_needs_import("", 0));
+	assert_true(xml_default_needs_import(XMLNS_XML, strlen(XMLNS_XML)));
+	assert_true(xml_default_needs_import("http://www.w3.org/2000/xmlns/", 29));
+	assert_false(xml_default_needs_import("http://www.w3.org/2000/xmlns/x", 30));
+	assert_true(xml_default_needs_import("a&amp;b", 7));
+}
+
 static void xml_builders(void **state)
 {
 	mxml_node_t *p = xml_elem(NULL, "presence", NULL), *s;
@@ -293,6 +317,7 @@ int main(void)
 		cmocka_unit_test(xml_cdata_becomes_text),
 		cmocka_unit_test(xml_imports_prefixes),
 		cmocka_unit_test(xml_import_refuses_reserved),
+		cmocka_unit_test(xml_import_precheck),
 		cmocka_unit_test(xml_builders),
 		cmocka_unit_test(xml_character_classes),
 	};
