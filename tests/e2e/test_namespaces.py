@@ -7,7 +7,7 @@ that gets an unbound prefix.
 """
 import re
 
-from natter import DOMAIN, NS_DELAY, USERS, RawConn, jid, stream_error_condition
+from natter import DOMAIN, NS_DELAY, USERS, RawConn, jid, parse, stream_error_condition
 
 NS_EXTRA = "urn:example:extra"
 DECLS = {"x": "jabber:client", "e": NS_EXTRA, "p": "urn:xmpp:ping"}
@@ -62,6 +62,30 @@ def test_prefixed_message_to_offline_user(daemon, xmpp):
 		raw.send(f"<message to='{jid('alice')}' type='chat'><body>online now</body>"
 			 "</message>")
 		xmpp.run(alice.next_body("online now"))
+		assert not alice.gone.done()
+	finally:
+		raw.close()
+
+
+def test_prefixed_presence_and_bounce(daemon, xmpp):
+	alice = xmpp.run(xmpp.login("alice"))
+	raw = raw_login(daemon)
+	try:
+		raw.send(f"<x:presence to='{alice.boundjid.full}'><x:status>e busy</x:status>"
+			 "<e:mood/></x:presence>")
+		pres = xmpp.run(alice.next_presence(match=lambda p: p["status"] == "e busy"))
+		assert pres.xml.find(f"{{{NS_EXTRA}}}mood") is not None, pres
+		# natterd's own answer to a prefixed stanza: an error the sender can parse
+		raw.send("<x:message to='someone@elsewhere.example' type='chat' id='far'>"
+			 "<x:body>far away</x:body></x:message>")
+		got = raw.read_until(re.compile(rb"<message[^>]*far.*?</message>", re.S))
+		err = parse(got[got.index("<message"):])
+		assert err.get("type") == "error", got
+		cond = "{urn:ietf:params:xml:ns:xmpp-stanzas}remote-server-not-found"
+		assert err.find(f"{{jabber:client}}error/{cond}") is not None, got
+		raw.send(f"<message to='{jid('alice')}' type='chat'><body>still here</body>"
+			 "</message>")
+		xmpp.run(alice.next_body("still here"))
 		assert not alice.gone.done()
 	finally:
 		raw.close()
