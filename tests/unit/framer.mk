@@ -1,2 +1,2 @@
 unit-tests += framer
-unit-framer-srcs := $(xml-srcs) $(core-srcs)
+unit-framer-srcs := $(xml-srcs) $(core-srcs) tests/unit/stubs/framer_run.c
