@@ -14,6 +14,7 @@ struct keycount {
 	struct kc_entry **bucket;
 	unsigned nbuckets, n, max_keys;
 	uint64_t window_ms;
+	long keep;			/* entries counting this much are not evicted; 0: none */
 };
 
 struct keycount *keycount_new(unsigned max_keys, uint64_t window_ms)
@@ -74,17 +75,31 @@ static void kc_unlink(struct keycount *kc, struct kc_entry **pp)
 	kc->n--;
 }
 
-/* Drops the least recently touched entry; O(n), only when the table is full. */
-static void kc_evict(struct keycount *kc)
+static int kc_evictable(const struct keycount *kc, const struct kc_entry *e, uint64_t now_ms)
+{
+	return kc->keep == 0 || e->count < kc->keep || kc_expired(kc, e, now_ms);
+}
+
+/* Drops the least recently touched entry that may go; O(n), only when the table is full.
+ * 0 when every entry is kept. */
+static int kc_evict(struct keycount *kc, uint64_t now_ms)
 {
 	struct kc_entry **oldest = NULL;
 
 	for (unsigned i = 0; i < kc->nbuckets; i++)
 		for (struct kc_entry **pp = &kc->bucket[i]; *pp != NULL; pp = &(*pp)->next)
-			if (oldest == NULL || (*pp)->touched_ms < (*oldest)->touched_ms)
+			if (kc_evictable(kc, *pp, now_ms) &&
+			    (oldest == NULL || (*pp)->touched_ms < (*oldest)->touched_ms))
 				oldest = pp;
-	if (oldest != NULL)
-		kc_unlink(kc, oldest);
+	if (oldest == NULL)
+		return 0;
+	kc_unlink(kc, oldest);
+	return 1;
+}
+
+void keycount_keep(struct keycount *kc, long count)
+{
+	kc->keep = count;
 }
 
 long keycount_add(struct keycount *kc, const char *key, long delta, uint64_t now_ms)
@@ -98,7 +113,8 @@ long keycount_add(struct keycount *kc, const char *key, long delta, uint64_t now
 		if (delta <= 0)
 			return 0;
 		if (kc->n >= kc->max_keys) {
-			kc_evict(kc);
+			if (!kc_evict(kc, now_ms))
+				return delta;	/* all kept: the new key goes uncounted */
 			pp = kc_find(kc, key);
 		}
 		len = strlen(key);
@@ -126,6 +142,24 @@ long keycount_get(struct keycount *kc, const char *key, uint64_t now_ms)
 	if (*pp == NULL)
 		return 0;
 	if (kc_expired(kc, *pp, now_ms)) {
+		kc_unlink(kc, pp);
+		return 0;
+	}
+	return (*pp)->count;
+}
+
+long keycount_add_untouched(struct keycount *kc, const char *key, long delta, uint64_t now_ms)
+{
+	struct kc_entry **pp = kc_find(kc, key);
+
+	if (*pp == NULL)
+		return 0;
+	if (kc_expired(kc, *pp, now_ms)) {
+		kc_unlink(kc, pp);
+		return 0;
+	}
+	(*pp)->count += delta;
+	if ((*pp)->count <= 0) {
 		kc_unlink(kc, pp);
 		return 0;
 	}

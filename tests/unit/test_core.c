@@ -110,6 +110,59 @@ static void keycount_evicts_the_stalest_when_full(void **state)
 	keycount_free(kc);
 }
 
+/* Random keys with one count each cannot flush a key that counts keep or more. */
+static void keycount_keeps_counted_keys_from_flushing(void **state)
+{
+	struct keycount *kc = keycount_new(8, 1000);
+	char key[16];
+
+	(void)state;
+	keycount_keep(kc, 2);
+	assert_int_equal(keycount_add(kc, "alice@example.org", 3, 0), 3);
+	for (int i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "r%d", i);
+		assert_int_equal(keycount_add(kc, key, 1, (uint64_t)(i + 1)), 1);
+	}
+	assert_int_equal(keycount_get(kc, "alice@example.org", 200), 3);
+	assert_int_equal(keycount_get(kc, "r99", 200), 1);	/* the newest randoms stay */
+	assert_int_equal(keycount_get(kc, "r0", 200), 0);
+	/* Past its window a kept key may go like any other. */
+	for (int i = 0; i < 8; i++) {
+		snprintf(key, sizeof(key), "s%d", i);
+		keycount_add(kc, key, 1, 2000);
+	}
+	assert_int_equal(keycount_get(kc, "alice@example.org", 2000), 0);
+	keycount_free(kc);
+}
+
+static void keycount_full_of_kept_keys_counts_no_new_one(void **state)
+{
+	struct keycount *kc = keycount_new(2, 0);
+
+	(void)state;
+	keycount_keep(kc, 2);
+	keycount_add(kc, "a", 2, 0);
+	keycount_add(kc, "b", 5, 1);
+	assert_int_equal(keycount_add(kc, "c", 1, 2), 1);	/* answered, not stored */
+	assert_int_equal(keycount_get(kc, "c", 2), 0);
+	assert_int_equal(keycount_get(kc, "a", 2), 2);
+	keycount_free(kc);
+}
+
+/* Counting without renewing the window: a refused attempt does not prolong the lock. */
+static void keycount_add_untouched_keeps_the_window(void **state)
+{
+	struct keycount *kc = keycount_new(8, 1000);
+
+	(void)state;
+	assert_int_equal(keycount_add_untouched(kc, "x", 1, 0), 0);	/* unknown: nothing */
+	assert_int_equal(keycount_get(kc, "x", 0), 0);
+	keycount_add(kc, "x", 3, 0);
+	assert_int_equal(keycount_add_untouched(kc, "x", 1, 900), 4);
+	assert_int_equal(keycount_get(kc, "x", 1001), 0);		/* window from 0 */
+	keycount_free(kc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +172,9 @@ int main(void)
 		cmocka_unit_test(keycount_counts_per_key),
 		cmocka_unit_test(keycount_forgets_after_window),
 		cmocka_unit_test(keycount_evicts_the_stalest_when_full),
+		cmocka_unit_test(keycount_keeps_counted_keys_from_flushing),
+		cmocka_unit_test(keycount_full_of_kept_keys_counts_no_new_one),
+		cmocka_unit_test(keycount_add_untouched_keeps_the_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
