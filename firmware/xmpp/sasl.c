@@ -251,7 +251,7 @@ static void sasl_scram_first(struct c2s *s, enum scram_hash h, const char *msg, 
 		sasl_send_failure(s, "temporary-auth-failure");
 		return;
 	}
-	rc = scram_server_start(s->scram, h, msg, n, user, sizeof(user));
+	rc = scram_server_start(s->scram, h, NULL, msg, n, user, sizeof(user));
 	if (rc == NT_OK && sasl_bare(s, user, strlen(user), bare, sizeof(bare)) != NT_OK)
 		rc = NT_EAUTH;
 	if (rc != NT_OK) {

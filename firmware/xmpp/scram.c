@@ -250,19 +250,56 @@ void scram_creds_fake(enum scram_hash h, const char *user, const uint8_t *secret
 			out->server_key, hlen);
 }
 
+static const char *const scram_cb_names[SCRAM_CB_TYPES] = {
+	[SCRAM_CB_SERVER_END_POINT] = "tls-server-end-point",
+	[SCRAM_CB_EXPORTER] = "tls-exporter",
+};
+
+const char *scram_cb_name(enum scram_cb_type t)
+{
+	return (unsigned)t < SCRAM_CB_TYPES ? scram_cb_names[t] : "";
+}
+
+/* The gs2 cbind flag against what the server offers (RFC 5802 section 6). "p=<type>" needs a
+ * -PLUS mechanism and a type this connection has; "y" (the client could bind but thinks we
+ * cannot) is a downgrade when we offered -PLUS; "n" is fine unless the mechanism is -PLUS.
+ * On "p=" the binding data c= must carry is copied into s->cb. */
+static int scram_cbind_flag(struct scram_server *s, const struct scram_cb *cb, const char *f,
+                            size_t len)
+{
+	int plus = cb != NULL && cb->plus;
+
+	if (len == 1 && (f[0] == 'n' || f[0] == 'y')) {
+		if (plus)
+			return NT_EINVAL;
+		return f[0] == 'y' && cb != NULL && cb->offered ? NT_EAUTH : NT_OK;
+	}
+	if (len < 3 || f[0] != 'p' || f[1] != '=' || !plus)
+		return NT_EINVAL;
+	for (unsigned t = 0; t < SCRAM_CB_TYPES; t++) {
+		if (strlen(scram_cb_names[t]) != len - 2 ||
+		    memcmp(scram_cb_names[t], f + 2, len - 2) != 0)
+			continue;
+		if (cb->data[t][0].len == 0)
+			return NT_EINVAL;	/* not on this connection: we did not offer it */
+		memcpy(s->cb, cb->data[t], sizeof(s->cb));
+		return NT_OK;
+	}
+	return NT_EINVAL;			/* tls-unique, or anything else we do not know */
+}
+
 /* gs2-header: cbind flag "," [ "a=" authzid ] ",". Leaves c after the header. */
-static int scram_gs2(struct scram_server *s, struct scram_cur *c, const char **authz,
-                     size_t *authz_len)
+static int scram_gs2(struct scram_server *s, const struct scram_cb *cb, struct scram_cur *c,
+                     const char **authz, size_t *authz_len)
 {
 	const char *f;
 	size_t len, hlen;
+	int rc;
 
 	if (!scram_field(c, &f, &len) || c->p == NULL)
 		return NT_EINVAL;
-	if (len >= 2 && f[0] == 'p' && f[1] == '=')
-		return NT_EAUTH;	/* channel binding we do not offer */
-	if (len != 1 || (f[0] != 'n' && f[0] != 'y'))
-		return NT_EINVAL;
+	if ((rc = scram_cbind_flag(s, cb, f, len)) != NT_OK)
+		return rc;
 	if (!scram_field(c, authz, authz_len) || c->p == NULL)
 		return NT_EINVAL;
 	if (*authz_len > 0 && !scram_attr(*authz, *authz_len, 'a'))
@@ -317,8 +354,8 @@ static int scram_first_bare(struct scram_server *s, struct scram_cur *c, const c
 	return scram_authz_ok(authz, authz_len, raw, rlen);
 }
 
-int scram_server_start(struct scram_server *s, enum scram_hash h, const char *msg, size_t n,
-                       char *user, size_t user_cap)
+int scram_server_start(struct scram_server *s, enum scram_hash h, const struct scram_cb *cb,
+                       const char *msg, size_t n, char *user, size_t user_cap)
 {
 	struct scram_cur c = { msg, msg + n };
 	const char *authz;
@@ -331,7 +368,7 @@ int scram_server_start(struct scram_server *s, enum scram_hash h, const char *ms
 	if (scram_md(h) == NULL || n > SCRAM_MSG_MAX || memchr(msg, '\0', n) != NULL)
 		return NT_EINVAL;
 	s->hash = h;
-	if ((rc = scram_gs2(s, &c, &authz, &authz_len)) != NT_OK)
+	if ((rc = scram_gs2(s, cb, &c, &authz, &authz_len)) != NT_OK)
 		goto fail;
 	/* The rest is client-first-message-bare, kept for AuthMessage. */
 	memcpy(s->client_first_bare, c.p, (size_t)(c.end - c.p));
@@ -422,23 +459,43 @@ int scram_server_first(struct scram_server *s, const struct scram_creds *c, char
 	return NT_OK;
 }
 
-/* client-final-message-without-proof: "c=" base64(gs2-header) "," "r=" nonce [","
- * extensions]. The binding must be our gs2 header, the nonce the combined one. */
+/* c= decoded: our gs2 header, then (after "p=") the connection's binding data, matched
+ * exactly against each accepted value. A header mismatch is malformed; the right header with
+ * other binding data is a man in the middle: NT_EAUTH. */
+static int scram_cbind_check(const struct scram_server *s, const uint8_t *cb, size_t cblen)
+{
+	size_t hlen = strlen(s->gs2_header);
+
+	if (cblen < hlen || memcmp(cb, s->gs2_header, hlen) != 0)
+		return NT_EINVAL;
+	if (s->cb[0].len == 0)
+		return cblen == hlen ? NT_OK : NT_EINVAL;
+	for (size_t i = 0; i < SCRAM_CB_ALTS; i++)
+		if (s->cb[i].len > 0 && cblen - hlen == s->cb[i].len &&
+		    memcmp(cb + hlen, s->cb[i].data, s->cb[i].len) == 0)
+			return NT_OK;
+	return NT_EAUTH;
+}
+
+/* client-final-message-without-proof: "c=" base64(gs2-header [cbind-data]) "," "r=" nonce
+ * ["," extensions]. The nonce must be the combined one. */
 static int scram_final_fields(const struct scram_server *s, const char *msg, size_t n)
 {
 	struct scram_cur c = { msg, msg + n };
 	uint8_t cb[SCRAM_MSG_MAX];
 	const char *f;
 	size_t len, cblen;
+	int rc;
 
 	if (!scram_field(&c, &f, &len) || !scram_attr(f, len, 'c') ||
-	    base64_decode(f + 2, len - 2, cb, sizeof(cb), &cblen) != NT_OK ||
-	    cblen != strlen(s->gs2_header) || memcmp(cb, s->gs2_header, cblen) != 0)
+	    base64_decode(f + 2, len - 2, cb, sizeof(cb), &cblen) != NT_OK)
 		return NT_EINVAL;
 	if (!scram_field(&c, &f, &len) || !scram_attr(f, len, 'r') ||
 	    len - 2 != strlen(s->nonce) || memcmp(f + 2, s->nonce, len - 2) != 0)
 		return NT_EINVAL;
-	return scram_extensions(&c);
+	if ((rc = scram_extensions(&c)) != NT_OK)
+		return rc;
+	return scram_cbind_check(s, cb, cblen);
 }
 
 /* HMAC(key, AuthMessage), AuthMessage = client-first-bare "," server-first "," final-bare. */

@@ -1,7 +1,8 @@
 #ifndef NATTER_XMPP_SCRAM_H
 #define NATTER_XMPP_SCRAM_H
-/* SCRAM (RFC 5802, RFC 7677) on the server side, without channel binding (no -PLUS yet),
- * and the credential derivation natterctl uses. Messages are the decoded SASL payloads. */
+/* SCRAM (RFC 5802, RFC 7677) on the server side, with channel binding for the -PLUS variants
+ * (tls-server-end-point, RFC 5929; tls-exporter, RFC 9266), and the credential derivation
+ * natterctl uses. Messages are the decoded SASL payloads. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,29 @@ enum scram_hash { SCRAM_SHA_1, SCRAM_SHA_256 };
 #define SCRAM_NONCE_LEN 24	/* random bytes behind the server's nonce part, before base64 */
 #define SCRAM_MSG_MAX   1024	/* longest SCRAM message accepted or produced */
 #define JID_MAX_GS2     320	/* room for "n,a=<authzid>," with a long bare JID */
+#define SCRAM_CB_MAX    64	/* longest channel binding data: a SHA-512 certificate hash */
+#define SCRAM_CB_ALTS   2	/* accepted values of one binding type (see struct scram_cb) */
+
+enum scram_cb_type { SCRAM_CB_SERVER_END_POINT, SCRAM_CB_EXPORTER, SCRAM_CB_TYPES };
+
+/* One binding type's data on this connection. len 0: the connection cannot give this type. */
+struct scram_cb_data {
+	uint8_t len;
+	uint8_t data[SCRAM_CB_MAX];
+};
+
+/* What the server offers an exchange. offered: the stream advertised -PLUS mechanisms (a
+ * client's "y" flag is then a downgrade). plus: the client picked a -PLUS mechanism (it must
+ * send "p=<type>"). data[type][alt]: the values the client's c= may carry for each type;
+ * tls-exporter has two on TLS 1.2, where RFC 5705 tells "no context" from "empty context"
+ * and clients differ; each is matched exactly. */
+struct scram_cb {
+	int offered, plus;
+	struct scram_cb_data data[SCRAM_CB_TYPES][SCRAM_CB_ALTS];
+};
+
+/* The type's name as in "p=<name>" and XEP-0440 ("tls-server-end-point", "tls-exporter"). */
+const char *scram_cb_name(enum scram_cb_type t);
 
 /* What the store keeps instead of a password. Key lengths are scram_hash_len(hash). */
 struct scram_creds {
@@ -44,26 +68,30 @@ struct scram_server {
 	int state;
 	struct scram_creds creds;
 	char gs2_header[JID_MAX_GS2];
+	struct scram_cb_data cb[SCRAM_CB_ALTS];	/* the binding c= must carry, or none */
 	char client_first_bare[SCRAM_MSG_MAX];
 	char server_first[SCRAM_MSG_MAX];
 	char nonce[2 * SCRAM_MSG_MAX / 4];	/* client nonce + server nonce */
 };
 
-/* Parses client-first-message. On NT_OK user holds the SASLprep'd, unescaped username.
- * NT_EINVAL: malformed (malformed-request), including "m=" extensions and a gs2 header that
- * does not fit gs2_header. NT_EAUTH: an authzid other than the user (accepted: "a=" equal to
- * the unescaped username or to "username@<anything>"), or channel binding requested ('p=')
- * that we do not offer. NT_ELIMIT: the username does not fit user_cap. */
-int scram_server_start(struct scram_server *s, enum scram_hash h, const char *msg, size_t n,
-                       char *user, size_t user_cap);
+/* Parses client-first-message. cb is what this exchange may bind to; NULL: no binding at
+ * all (no -PLUS offered, not a -PLUS mechanism). On NT_OK user holds the SASLprep'd, unescaped
+ * username. NT_EINVAL: malformed (malformed-request), including "m=" extensions, a gs2 header
+ * that does not fit gs2_header, a -PLUS mechanism without "p=", "p=" without one, or a binding
+ * type the connection cannot give. NT_EAUTH: an authzid other than the user (accepted: "a="
+ * equal to the unescaped username or to "username@<anything>"), or the "y" flag while cb
+ * says -PLUS was offered (a downgrade). NT_ELIMIT: the username does not fit user_cap. */
+int scram_server_start(struct scram_server *s, enum scram_hash h, const struct scram_cb *cb,
+                       const char *msg, size_t n, char *user, size_t user_cap);
 /* Makes server-first-message with a fresh nonce, for creds of the user (real or fake).
  * Writes a NUL-terminated message to out. NT_EINVAL when not right after scram_server_start
  * or for unusable creds; NT_ELIMIT when cap is too small; NT_EIO when the DRBG fails. */
 int scram_server_first(struct scram_server *s, const struct scram_creds *c, char *out,
                        size_t cap);
 /* Checks client-final-message. NT_OK: out holds server-final-message ("v=..."); NT_EAUTH:
- * wrong proof (not-authorized); NT_EINVAL: malformed or nonce/binding mismatch, or not right
- * after scram_server_first (one attempt per exchange); NT_ELIMIT: cap too small. */
+ * wrong proof, or c= carries the gs2 header but not the connection's binding data (a man in
+ * the middle; not-authorized); NT_EINVAL: malformed, nonce or gs2 header mismatch, or not
+ * right after scram_server_first (one attempt per exchange); NT_ELIMIT: cap too small. */
 int scram_server_final(struct scram_server *s, const char *msg, size_t n, char *out,
                        size_t cap);
 /* Wipes keys and state. */

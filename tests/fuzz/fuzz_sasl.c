@@ -5,6 +5,8 @@
  *   3  base64 text to decode; what decodes must encode back to the same text
  *   4  bytes to encode; they must decode back
  *   5  a password for scram_creds_make (SASLprep), one PBKDF2 iteration
+ *   6  with channel binding offered (7: and a -PLUS mechanism): client-first, a '\n', then
+ *      client-final, against fake creds (gs2 flags, binding types, c= data)
  * Bit 0x80 of the first byte selects SHA-256 where a hash is used (mode 1 stays SHA-1). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,7 +24,7 @@ static void fuzz_start(enum scram_hash h, const char *msg, size_t n)
 	struct scram_server s;
 	struct scram_creds c;
 	char user[64], out[SCRAM_MSG_MAX];
-	int rc = scram_server_start(&s, h, msg, n, user, sizeof(user));
+	int rc = scram_server_start(&s, h, NULL, msg, n, user, sizeof(user));
 
 	if (rc != NT_OK) {
 		if ((rc != NT_EINVAL && rc != NT_EAUTH && rc != NT_ELIMIT) || user[0] != '\0')
@@ -55,7 +57,7 @@ static void fuzz_final(const char *msg, size_t n)
 			abort();
 		have_creds = 1;
 	}
-	if (scram_server_start(&s, SCRAM_SHA_1, first, sizeof(first) - 1, user,
+	if (scram_server_start(&s, SCRAM_SHA_1, NULL, first, sizeof(first) - 1, user,
 			       sizeof(user)) != NT_OK ||
 	    scram_server_set_nonce_for_test(&s, "3rfcNHYJY1ZVvWVs7j") != NT_OK ||
 	    scram_server_first(&s, &c, out, sizeof(out)) != NT_OK)
@@ -64,6 +66,53 @@ static void fuzz_final(const char *msg, size_t n)
 	if (rc == NT_OK ? strcmp(out, "v=rmF9pqV8S7suAoZWja4dJRkFsKQ=") != 0 :
 	    ((rc != NT_EINVAL && rc != NT_EAUTH) || out[0] != '\0'))
 		abort();
+	scram_server_clear(&s);
+}
+
+/* A binding offer with both types, as a TLS 1.2 connection with EMS has. */
+static void fuzz_cb_offer(struct scram_cb *cb, int plus)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->offered = 1;
+	cb->plus = plus;
+	cb->data[SCRAM_CB_SERVER_END_POINT][0].len = 32;
+	memset(cb->data[SCRAM_CB_SERVER_END_POINT][0].data, 'E', 32);
+	for (int v = 0; v < SCRAM_CB_ALTS; v++) {
+		cb->data[SCRAM_CB_EXPORTER][v].len = 32;
+		memset(cb->data[SCRAM_CB_EXPORTER][v].data, 'x' + v, 32);
+	}
+}
+
+static void fuzz_binding(enum scram_hash h, int plus, const char *msg, size_t n)
+{
+	const char *nl = memchr(msg, '\n', n);
+	struct scram_server s;
+	struct scram_creds c;
+	struct scram_cb cb;
+	char user[64], out[SCRAM_MSG_MAX];
+	int rc;
+
+	fuzz_cb_offer(&cb, plus);
+	rc = scram_server_start(&s, h, &cb, msg, nl != NULL ? (size_t)(nl - msg) : n, user,
+				sizeof(user));
+	if (rc != NT_OK) {
+		if ((rc != NT_EINVAL && rc != NT_EAUTH && rc != NT_ELIMIT) || user[0] != '\0')
+			abort();
+		return;
+	}
+	/* Accepted: a -PLUS mechanism only with "p=", "y" never (we offered -PLUS). */
+	if (plus != (msg[0] == 'p') || msg[0] == 'y')
+		abort();
+	scram_creds_fake(h, user, secret, sizeof(secret), 4096, &c);
+	if (scram_server_set_nonce_for_test(&s, "SRV") != NT_OK ||
+	    scram_server_first(&s, &c, out, sizeof(out)) != NT_OK)
+		abort();
+	if (nl != NULL) {
+		rc = scram_server_final(&s, nl + 1, (size_t)(msg + n - nl - 1), out, sizeof(out));
+		if (rc == NT_OK ? strncmp(out, "v=", 2) != 0 :
+		    ((rc != NT_EINVAL && rc != NT_EAUTH) || out[0] != '\0'))
+			abort();
+	}
 	scram_server_clear(&s);
 }
 
@@ -134,6 +183,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (rc == NT_OK && scram_check_password(h, &c, msg, n) != NT_OK)
 			abort();
+		break;
+	case 6:
+	case 7:
+		fuzz_binding(h, (data[0] & 0x7f) == 7, msg, n);
 		break;
 	}
 	return 0;

@@ -164,7 +164,7 @@ static int with_natterd_server(enum scram_hash h, const char *pw)
 			 NT_OK);
 	n = scram_client_first(&sc, h == SCRAM_SHA_256, "user7", NULL, cf, sizeof(cf));
 	assert_true(n > 0);
-	assert_int_equal(scram_server_start(srv, h, cf, (size_t)n, user, sizeof(user)), NT_OK);
+	assert_int_equal(scram_server_start(srv, h, NULL, cf, (size_t)n, user, sizeof(user)), NT_OK);
 	assert_string_equal(user, "user7");
 	assert_int_equal(scram_server_first(srv, &creds, sf, sizeof(sf)), NT_OK);
 	n = scram_client_final(&sc, kc, pw, sf, strlen(sf), fin, sizeof(fin));

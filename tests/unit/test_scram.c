@@ -47,7 +47,7 @@ static const struct rfc_example rfc7677 = {
 static int start(struct scram_server *s, enum scram_hash h, const char *msg, char *user,
                  size_t cap)
 {
-	return scram_server_start(s, h, msg, strlen(msg), user, cap);
+	return scram_server_start(s, h, NULL, msg, strlen(msg), user, cap);
 }
 
 static int final(struct scram_server *s, const char *msg, char *out, size_t cap)
@@ -404,7 +404,7 @@ static void scram_start_malformed(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		expect_start(bad[i], NT_EINVAL, NULL);
-	assert_int_equal(scram_server_start(&s, SCRAM_SHA_1, with_nul, sizeof(with_nul) - 1, user,
+	assert_int_equal(scram_server_start(&s, SCRAM_SHA_1, NULL, with_nul, sizeof(with_nul) - 1, user,
 					    sizeof(user)), NT_EINVAL);
 	/* A client nonce that leaves no room for ours; and a message past SCRAM_MSG_MAX. */
 	big = malloc(SCRAM_MSG_MAX + 16);
@@ -427,9 +427,10 @@ static void scram_start_malformed(void **state)
 static void scram_start_channel_binding_and_authzid(void **state)
 {
 	(void)state;
-	expect_start("p=tls-unique,,n=user,r=abc", NT_EAUTH, NULL);
-	expect_start("p=tls-server-end-point,,n=user,r=abc", NT_EAUTH, NULL);
-	expect_start("p=tls-exporter,a=user,n=user,r=abc", NT_EAUTH, NULL);
+	/* No binding offered (NULL): "p=" is malformed, "y" is honest. */
+	expect_start("p=tls-unique,,n=user,r=abc", NT_EINVAL, NULL);
+	expect_start("p=tls-server-end-point,,n=user,r=abc", NT_EINVAL, NULL);
+	expect_start("p=tls-exporter,a=user,n=user,r=abc", NT_EINVAL, NULL);
 	expect_start("y,,n=user,r=abc", NT_OK, "user");
 	expect_start("n,a=user,n=user,r=abc", NT_OK, "user");
 	expect_start("n,a=user@example.com,n=user,r=abc", NT_OK, "user");
@@ -449,6 +450,126 @@ static void scram_start_channel_binding_and_authzid(void **state)
 		strcpy(hdr + 9 + JID_MAX_GS2, ",n=user,r=abc");
 		expect_start(hdr, NT_EINVAL, NULL);
 	}
+}
+
+/* A binding offer: tls-server-end-point is 32 bytes of 0xe1, tls-exporter (when exporter)
+ * 32 bytes of 0xe2 without a context and 0xe3 with an empty one. */
+static void cb_offer(struct scram_cb *cb, int offered, int plus, int exporter)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->offered = offered;
+	cb->plus = plus;
+	cb->data[SCRAM_CB_SERVER_END_POINT][0].len = 32;
+	memset(cb->data[SCRAM_CB_SERVER_END_POINT][0].data, 0xe1, 32);
+	if (!exporter)
+		return;
+	cb->data[SCRAM_CB_EXPORTER][0].len = 32;
+	memset(cb->data[SCRAM_CB_EXPORTER][0].data, 0xe2, 32);
+	cb->data[SCRAM_CB_EXPORTER][1].len = 32;
+	memset(cb->data[SCRAM_CB_EXPORTER][1].data, 0xe3, 32);
+}
+
+static int start_cb(const struct scram_cb *cb, const char *msg)
+{
+	struct scram_server s;
+	char user[64];
+	int rc = scram_server_start(&s, SCRAM_SHA_256, cb, msg, strlen(msg), user, sizeof(user));
+
+	assert_string_equal(user, rc == NT_OK ? "user" : "");
+	scram_server_clear(&s);
+	return rc;
+}
+
+static void scram_gs2_flag_against_offer(void **state)
+{
+	struct scram_cb cb;
+
+	(void)state;
+	/* Plain SCRAM on a stream that offered -PLUS: "n" is fine, "y" is the downgrade. */
+	cb_offer(&cb, 1, 0, 1);
+	assert_int_equal(start_cb(&cb, "n,,n=user,r=abc"), NT_OK);
+	assert_int_equal(start_cb(&cb, "y,,n=user,r=abc"), NT_EAUTH);
+	assert_int_equal(start_cb(&cb, "y,a=user,n=user,r=abc"), NT_EAUTH);
+	assert_int_equal(start_cb(&cb, "p=tls-server-end-point,,n=user,r=abc"), NT_EINVAL);
+	/* Nothing offered: "y" is true, so it is accepted. */
+	cb_offer(&cb, 0, 0, 0);
+	assert_int_equal(start_cb(&cb, "y,,n=user,r=abc"), NT_OK);
+	/* A -PLUS mechanism must name a type the connection has. */
+	cb_offer(&cb, 1, 1, 0);
+	assert_int_equal(start_cb(&cb, "p=tls-server-end-point,,n=user,r=abc"), NT_OK);
+	assert_int_equal(start_cb(&cb, "p=tls-server-end-point,a=user,n=user,r=abc"), NT_OK);
+	assert_int_equal(start_cb(&cb, "p=tls-exporter,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "n,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "y,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "p=tls-unique,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "p=tls-server-end-pointx,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "p=tls-server-end-poin,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "p=,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "p,,n=user,r=abc"), NT_EINVAL);
+	assert_int_equal(start_cb(&cb, "P=tls-server-end-point,,n=user,r=abc"), NT_EINVAL);
+	cb_offer(&cb, 1, 1, 1);
+	assert_int_equal(start_cb(&cb, "p=tls-exporter,,n=user,r=abc"), NT_OK);
+	assert_string_equal(scram_cb_name(SCRAM_CB_SERVER_END_POINT), "tls-server-end-point");
+	assert_string_equal(scram_cb_name(SCRAM_CB_EXPORTER), "tls-exporter");
+}
+
+/* A -PLUS exchange whose client-final carries c=base64(gs2 + bind[0..bind_len)). */
+static int exchange_cb(const struct scram_cb *cb, const char *gs2, const uint8_t *bind,
+                       size_t bind_len)
+{
+	struct scram_server s;
+	struct scram_creds c;
+	char first[SCRAM_MSG_MAX], user[64], sf[SCRAM_MSG_MAX], fb[SCRAM_MSG_MAX];
+	char msg[SCRAM_MSG_MAX], expect_v[64], out[SCRAM_MSG_MAX], c_b64[256];
+	uint8_t cbind[160];
+	size_t glen = strlen(gs2);
+	int rc;
+
+	snprintf(first, sizeof(first), "%sn=user,r=abc", gs2);
+	assert_int_equal(scram_server_start(&s, SCRAM_SHA_256, cb, first, strlen(first), user,
+					    sizeof(user)), NT_OK);
+	assert_int_equal(scram_creds_make(SCRAM_SHA_256, "pw", 2, test_salt, sizeof(test_salt),
+					  FAST_ITER, &c), NT_OK);
+	assert_int_equal(scram_server_first(&s, &c, sf, sizeof(sf)), NT_OK);
+	assert_true(glen + bind_len <= sizeof(cbind));
+	memcpy(cbind, gs2, glen);
+	memcpy(cbind + glen, bind, bind_len);
+	assert_int_equal(base64_encode(cbind, glen + bind_len, c_b64, sizeof(c_b64), NULL), NT_OK);
+	snprintf(fb, sizeof(fb), "c=%s,%.*s", c_b64, (int)(strchr(sf, ',') - sf), sf);
+	client_answer(SCRAM_SHA_256, "pw", "n=user,r=abc", sf, fb, msg, sizeof(msg), expect_v);
+	rc = final(&s, msg, out, sizeof(out));
+	if (rc == NT_OK)
+		assert_string_equal(out, expect_v);
+	scram_server_clear(&s);
+	return rc;
+}
+
+static void scram_plus_checks_binding_data(void **state)
+{
+	struct scram_cb cb;
+	uint8_t v[33];
+	const char *sep = "p=tls-server-end-point,,", *exp = "p=tls-exporter,a=user,";
+
+	(void)state;
+	cb_offer(&cb, 1, 1, 1);
+	memset(v, 0xe1, sizeof(v));
+	assert_int_equal(exchange_cb(&cb, sep, v, 32), NT_OK);
+	assert_int_equal(exchange_cb(&cb, sep, v, 31), NT_EAUTH);	/* short */
+	assert_int_equal(exchange_cb(&cb, sep, v, 33), NT_EAUTH);	/* long */
+	assert_int_equal(exchange_cb(&cb, sep, v, 0), NT_EAUTH);	/* header only */
+	v[31] = 0xe0;
+	assert_int_equal(exchange_cb(&cb, sep, v, 32), NT_EAUTH);	/* one bit off */
+	/* Either tls-exporter value, never the other type's. */
+	memset(v, 0xe2, sizeof(v));
+	assert_int_equal(exchange_cb(&cb, exp, v, 32), NT_OK);
+	memset(v, 0xe3, sizeof(v));
+	assert_int_equal(exchange_cb(&cb, exp, v, 32), NT_OK);
+	memset(v, 0xe1, sizeof(v));
+	assert_int_equal(exchange_cb(&cb, exp, v, 32), NT_EAUTH);
+	/* Plain SCRAM ("n") binds nothing: the header alone, extra bytes are malformed. */
+	cb_offer(&cb, 1, 0, 1);
+	assert_int_equal(exchange_cb(&cb, "n,,", v, 0), NT_OK);
+	assert_int_equal(exchange_cb(&cb, "n,,", v, 32), NT_EINVAL);
 }
 
 static void scram_creds_and_plain_password(void **state)
@@ -589,6 +710,8 @@ int main(void)
 		cmocka_unit_test(scram_start_usernames),
 		cmocka_unit_test(scram_start_malformed),
 		cmocka_unit_test(scram_start_channel_binding_and_authzid),
+		cmocka_unit_test(scram_gs2_flag_against_offer),
+		cmocka_unit_test(scram_plus_checks_binding_data),
 		cmocka_unit_test(scram_creds_and_plain_password),
 		cmocka_unit_test(scram_fake_creds),
 		cmocka_unit_test(sasl_plain),
