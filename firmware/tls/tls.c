@@ -13,6 +13,7 @@
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/md.h>
 #include <mbedtls/net_sockets.h>	/* MBEDTLS_ERR_NET_* codes only; I/O is net_conn's */
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
@@ -29,6 +30,10 @@
 #define TLS_ALPN_NAME_MAX     32
 #define TLS_TICKET_LIFETIME_S 86400		/* ticket key rotation and ticket lifetime */
 #define TLS_DRBG_PERS         "natterd tls"
+#define TLS_EXPORTER_LABEL    "EXPORTER-Channel-Binding"	/* RFC 9266 */
+#define TLS_EXPORTER_LEN      32
+#define TLS_MASTER_LEN        48
+#define TLS_RANDOM_LEN        32
 
 /* Server preference order. ChaCha20 first: the boards have no AES instructions, and mbedTLS
  * has no ARM AES acceleration, so ChaCha20-Poly1305 is the cheaper cipher there. */
@@ -70,6 +75,9 @@ struct tls_ctx {
 	mbedtls_ctr_drbg_context drbg;		/* seeded once, shared by every connection */
 	mbedtls_ssl_ticket_context ticket;	/* random AES-256-GCM key, this process only */
 	struct tls_cfg *cur;
+	/* The connection inside mbedtls_ssl_handshake(), for the key export callback, which
+	 * mbedTLS 2.28 gives only the configuration's pointer. One thread: at most one. */
+	struct tls_conn *in_handshake;
 };
 
 enum tls_state { TLS_HANDSHAKE, TLS_OPEN, TLS_FAILED };
@@ -98,6 +106,8 @@ struct tls_conn {
 	int peer_closed;			/* close_notify or EOF seen */
 	int sent_close;				/* our close_notify is queued */
 	struct tls_sleep *sleep;		/* set while the record buffers are released */
+	int has_exporter;			/* exporter[] holds tls-exporter (see tls.h) */
+	uint8_t exporter[2][TLS_EXPORTER_LEN];
 	mbedtls_ssl_context ssl;
 };
 
@@ -126,6 +136,49 @@ static void tls_cfg_unref(struct tls_cfg *cfg)
 	mbedtls_pk_free(&cfg->key);
 	tls_ctx_unref(cfg->ctx);
 	free(cfg);
+}
+
+/* RFC 5705 in TLS 1.2: PRF(master secret, label, client_random + server_random [+ context]). */
+static int tls_exporter_make(const unsigned char *ms, const unsigned char *crand,
+                             const unsigned char *srand, mbedtls_tls_prf_types prf,
+                             int with_context, uint8_t out[TLS_EXPORTER_LEN])
+{
+	unsigned char seed[2 * TLS_RANDOM_LEN + 2];
+
+	memcpy(seed, crand, TLS_RANDOM_LEN);
+	memcpy(seed + TLS_RANDOM_LEN, srand, TLS_RANDOM_LEN);
+	seed[2 * TLS_RANDOM_LEN] = 0;		/* an empty context: its 16-bit length, 0 */
+	seed[2 * TLS_RANDOM_LEN + 1] = 0;
+	return mbedtls_ssl_tls_prf(prf, ms, TLS_MASTER_LEN, TLS_EXPORTER_LABEL, seed,
+	                           2 * TLS_RANDOM_LEN + (with_context ? 2 : 0), out,
+	                           TLS_EXPORTER_LEN);
+}
+
+/* mbedTLS's key export: the only moment the master secret is at hand. tls-exporter is kept
+ * (never the master secret) when the exporter is safe for binding: a full handshake with the
+ * extended master secret. Returning non-zero would fail the handshake, so this never does. */
+static int tls_export_keys(void *arg, const unsigned char *ms, const unsigned char *kb,
+                           size_t maclen, size_t keylen, size_t ivlen,
+                           const unsigned char crand[32], const unsigned char srand[32],
+                           mbedtls_tls_prf_types prf)
+{
+	struct tls_ctx *ctx = arg;
+	struct tls_conn *t = ctx->in_handshake;
+	const mbedtls_ssl_handshake_params *hs;
+
+	(void)kb;
+	(void)maclen;
+	(void)keylen;
+	(void)ivlen;
+	if (t == NULL || (hs = t->ssl.handshake) == NULL)
+		return 0;
+	t->has_exporter = 0;
+	if (hs->resume || hs->extended_ms != MBEDTLS_SSL_EXTENDED_MS_ENABLED)
+		return 0;
+	if (tls_exporter_make(ms, crand, srand, prf, 0, t->exporter[0]) == 0 &&
+	    tls_exporter_make(ms, crand, srand, prf, 1, t->exporter[1]) == 0)
+		t->has_exporter = 1;
+	return 0;
 }
 
 static int tls_conf_setup(struct tls_cfg *cfg, struct tls_conf *s, const char *alpn)
@@ -157,6 +210,9 @@ static int tls_conf_setup(struct tls_cfg *cfg, struct tls_conf *s, const char *a
 	mbedtls_ssl_conf_curves(conf, tls_curves);
 	mbedtls_ssl_conf_rng(conf, mbedtls_ctr_drbg_random, &cfg->ctx->drbg);
 	mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+	/* The extended master secret makes tls-exporter safe for channel binding (RFC 9266). */
+	mbedtls_ssl_conf_extended_master_secret(conf, MBEDTLS_SSL_EXTENDED_MS_ENABLED);
+	mbedtls_ssl_conf_export_keys_ext_cb(conf, tls_export_keys, cfg->ctx);
 	/* Tickets let a client that reconnects skip the ECDHE and ECDSA work. */
 	mbedtls_ssl_conf_session_tickets_cb(conf, mbedtls_ssl_ticket_write,
 	                                    mbedtls_ssl_ticket_parse, &cfg->ctx->ticket);
@@ -420,7 +476,9 @@ int tls_handshake(struct tls_conn *t)
 
 	if (t->state != TLS_HANDSHAKE)
 		return t->state == TLS_OPEN ? NT_OK : NT_EIO;
+	t->cfg->ctx->in_handshake = t;
 	rc = mbedtls_ssl_handshake(&t->ssl);
+	t->cfg->ctx->in_handshake = NULL;
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return NT_EAGAIN;
 	if (rc != 0) {
@@ -502,6 +560,34 @@ int tls_write(struct tls_conn *t, const void *p, size_t n)
 	return NT_OK;
 }
 
+int tls_cb_server_end_point(const struct tls_conn *t, uint8_t *out, size_t cap, size_t *len)
+{
+	const mbedtls_x509_crt *crt = &t->cfg->crt;	/* the leaf this connection presented */
+	mbedtls_md_type_t type = crt->sig_md;
+	const mbedtls_md_info_t *md;
+
+	*len = 0;
+	/* RFC 5929 section 4.1: MD5 and SHA-1 signatures are hashed with SHA-256 here. */
+	if (type == MBEDTLS_MD_MD5 || type == MBEDTLS_MD_SHA1 || type == MBEDTLS_MD_NONE)
+		type = MBEDTLS_MD_SHA256;
+	if ((md = mbedtls_md_info_from_type(type)) == NULL)
+		return NT_EINVAL;
+	if (mbedtls_md_get_size(md) > cap)
+		return NT_ELIMIT;
+	if (mbedtls_md(md, crt->raw.p, crt->raw.len, out) != 0)
+		return NT_EIO;
+	*len = mbedtls_md_get_size(md);
+	return NT_OK;
+}
+
+int tls_cb_exporter(const struct tls_conn *t, int variant, uint8_t out[32])
+{
+	if (t->state != TLS_OPEN || !t->has_exporter || variant < 0 || variant > 1)
+		return NT_ENOENT;
+	memcpy(out, t->exporter[variant], TLS_EXPORTER_LEN);
+	return NT_OK;
+}
+
 void tls_close_notify(struct tls_conn *t)
 {
 	if (t->state != TLS_OPEN || t->sent_close || tls_wake(t) != NT_OK)
@@ -516,6 +602,7 @@ void tls_conn_free(struct tls_conn *t)
 	if (t == NULL)
 		return;
 	mbedtls_ssl_free(&t->ssl);		/* skips the buffers a sleeping session lacks */
+	mbedtls_platform_zeroize(t->exporter, sizeof(t->exporter));
 	free(t->sleep);
 	tls_cfg_unref(t->cfg);
 	free(t);

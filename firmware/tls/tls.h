@@ -6,6 +6,7 @@
  * One shared server configuration (tls_ctx) with the box's key and certificate.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct net_conn;
@@ -41,6 +42,16 @@ int  tls_write(struct tls_conn *t, const void *p, size_t n);
 int  tls_sleep(struct tls_conn *t);
 /* 1 while asleep. */
 int  tls_is_asleep(const struct tls_conn *t);
+/* Channel binding data of t's handshake (done). tls-server-end-point (RFC 5929): the hash of
+ * the certificate t presented, with its signature's hash (SHA-256 for MD5 and SHA-1); NT_OK
+ * with *len bytes, NT_ELIMIT when cap is too small. */
+int  tls_cb_server_end_point(const struct tls_conn *t, uint8_t *out, size_t cap, size_t *len);
+/* tls-exporter (RFC 9266): 32 bytes of the TLS 1.2 exporter (RFC 5705) labelled
+ * "EXPORTER-Channel-Binding"; variant 0 without a context, 1 with an empty one (TLS 1.2
+ * tells the two apart and clients differ). NT_ENOENT when the handshake cannot give it
+ * safely: no extended master secret (RFC 7627), or a resumed session (mbedTLS 2.28 does not
+ * record whether the original handshake used it). */
+int  tls_cb_exporter(const struct tls_conn *t, int variant, uint8_t out[32]);
 /* Queues a close_notify alert. */
 void tls_close_notify(struct tls_conn *t);
 /* NULL-safe. */
