@@ -15,7 +15,7 @@ pkgs=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	libmbedtls-dev libmxml-dev liblmdb-dev lmdb-utils libidn11-dev libcmocka-dev libssl-dev
 	liblwip-dev ethtool
-	python3 python3-kconfiglib python3-slixmpp python3-cryptography python3-pytest
+	python3 python3-kconfiglib python3-slixmpp python3-cryptography python3-pytest python3-openssl
 	profanity finch tmux openssl valgrind procps iproute2
 	chromium
 )

@@ -26,6 +26,7 @@ static void usage(FILE *f)
 		"  --idle-timeout-ms N      time a silent session lives (default %d)\n"
 		"  --tls-sleep-ms N         idle time before TLS buffers are freed (default %d)\n"
 		"  --store-max-mb N         the store grows up to N MiB (default %d; tests)\n"
+		"  --login-fail-keys N      entries per failed-login table (tests; default %d)\n"
 		"  --user NAME              started as root, run as NAME (default %s)\n"
 		"  --net epoll|lwip         the kernel's TCP/IP or natterd's own (lwIP) on a port\n"
 		"  --lwip-driver tap|packet the port's kind: a TAP device or a raw Ethernet port\n"
@@ -45,7 +46,7 @@ static void usage(FILE *f)
 		CONFIG_NT_C2S_PORT, CONFIG_NT_C2S_TLS_PORT, CONFIG_NT_HTTPS_PORT,
 		CONFIG_NT_HTTP_PORT, CONFIG_NT_SETUP_WINDOW_S, CONFIG_NT_HANDSHAKE_TIMEOUT_MS,
 		CONFIG_NT_IDLE_TIMEOUT_MS, CONFIG_NT_TLS_SLEEP_MS, CONFIG_NT_LMDB_MAP_MAX_MB,
-		CONFIG_NT_USER);
+		CONFIG_NT_LOGIN_FAIL_KEYS, CONFIG_NT_USER);
 }
 
 static int parse_num(const char *s, long lo, long hi, const char *what, long *out)
@@ -67,6 +68,7 @@ enum {
 	OPT_TLS_SLEEP, OPT_USER, OPT_NET, OPT_LWIP_DRIVER, OPT_LWIP_IF, OPT_LWIP_IP4, OPT_LWIP_GW4,
 	OPT_LWIP_IP6, OPT_SYS_ROOT, OPT_WATCHDOG, OPT_WATCHDOG_S, OPT_LED, OPT_BUTTON,
 	OPT_BUTTON_HOLD, OPT_HTTPS, OPT_HTTP, OPT_SETUP_WINDOW, OPT_STORE_MAX,
+	OPT_LOGIN_FAIL_KEYS,
 };
 
 static int parse_args(int argc, char **argv, struct natterd_opts *o)
@@ -84,6 +86,7 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 		{ "idle-timeout-ms", required_argument, NULL, OPT_IDLE },
 		{ "tls-sleep-ms", required_argument, NULL, OPT_TLS_SLEEP },
 		{ "store-max-mb", required_argument, NULL, OPT_STORE_MAX },
+		{ "login-fail-keys", required_argument, NULL, OPT_LOGIN_FAIL_KEYS },
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "net", required_argument, NULL, OPT_NET },
 		{ "lwip-driver", required_argument, NULL, OPT_LWIP_DRIVER },
@@ -168,6 +171,11 @@ static int parse_args(int argc, char **argv, struct natterd_opts *o)
 			if (parse_num(optarg, 0, 600000, "--tls-sleep-ms", &v) != 0)
 				return -1;
 			o->tls_sleep_ms = (uint32_t)v;
+			break;
+		case OPT_LOGIN_FAIL_KEYS:
+			if (parse_num(optarg, 16, 1000000, "--login-fail-keys", &v) != 0)
+				return -1;
+			o->login_fail_keys = (unsigned)v;
 			break;
 		default:
 			return -1;

@@ -27,7 +27,6 @@
 
 #define TICK_MS 250			/* timeouts and the account poll run this often */
 #define SHUTDOWN_MS 2000		/* longest wait for streams to flush on exit */
-#define AUTHLIMIT_KEYS 4096
 #define CONNS_PER_IP_KEYS 65536
 
 struct store_txn *natterd_txn(struct natterd *d)
@@ -266,10 +265,10 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 	if ((rc = tls_ctx_new(&d->tls, opt->datadir, d->domain)) != NT_OK)
 		return rc;
 	d->users = users_new();
-	d->authlimit = keycount_new(AUTHLIMIT_KEYS, CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull);
 	d->conns_per_ip = keycount_new(CONNS_PER_IP_KEYS, 0);
 	d->loop = net_loop_new(CONFIG_NT_MAX_CONNS);
-	if (d->users == NULL || d->authlimit == NULL || d->conns_per_ip == NULL || d->loop == NULL)
+	if (d->users == NULL || d->conns_per_ip == NULL || d->loop == NULL ||
+	    sasl_limits_new(d) != NT_OK)
 		return NT_ENOMEM;
 	natterd_net_settings(d);
 	if (d->opt.use_lwip && (rc = net_lwip_start(d->loop, &d->opt.lwip)) != NT_OK)
@@ -314,7 +313,7 @@ void natterd_fini(struct natterd *d)
 	net_loop_free(d->loop);		/* closes what is left, freeing their sessions */
 	web_stop(d);
 	users_free(d->users);
-	keycount_free(d->authlimit);
+	sasl_limits_free(d);
 	keycount_free(d->conns_per_ip);
 	tls_ctx_free(d->tls);
 	store_close(d->store);

@@ -32,6 +32,7 @@ struct natterd_opts {
 	uint32_t idle_ms;
 	uint32_t tls_sleep_ms;		/* 0: release TLS buffers after every read */
 	unsigned store_max_mb;		/* the store grows up to this; 0: Kconfig */
+	unsigned login_fail_keys;	/* size of the failed-login tables; 0: Kconfig */
 	const char *user;		/* started as root: become this user; "root": stay */
 	int use_lwip;			/* 1: own TCP/IP stack on opt.lwip's port; -1: unset */
 	struct net_lwip_cfg lwip;	/* NULL fields: unset (natterd_init fills them) */
@@ -52,7 +53,9 @@ struct natterd {
 	struct c2s *offlineq;		/* sessions still receiving their stored messages */
 	unsigned nsessions;
 	struct users *users;		/* bound sessions by bare JID */
-	struct keycount *authlimit;
+	struct keycount *authlimit;	/* failed logins per account (sasl.c) */
+	struct keycount *authlimit_src;	/* per address (IPv6: /64) */
+	struct keycount *authlimit_all;	/* the box's total, one key */
 	struct keycount *conns_per_ip;
 	struct board *board;		/* LED, watchdog, reset button */
 	struct web *web;		/* the web page */

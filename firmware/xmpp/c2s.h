@@ -90,6 +90,10 @@ unsigned c2s_sweep(struct natterd *d);
 
 /* sasl.c: handles <auth>, <response>, <abort> (SASL namespace) before authentication. */
 void sasl_handle(struct c2s *s, mxml_node_t *el, const char *name);
-/* The <mechanisms/> feature for s. */
+/* The <mechanisms/> feature for s, and XEP-0440's channel binding types. */
 void sasl_add_mechanisms(struct c2s *s, mxml_node_t *features);
+/* The failed-login tables in d (d->opt.login_fail_keys entries each, 0: Kconfig).
+ * NT_OK or NT_ENOMEM; sasl_limits_free() is NULL-safe and undoes a half-made set. */
+int  sasl_limits_new(struct natterd *d);
+void sasl_limits_free(struct natterd *d);
 #endif

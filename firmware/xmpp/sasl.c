@@ -1,12 +1,30 @@
 /*
- * SASL (RFC 6120 section 6) on a secure, unauthenticated stream: SCRAM-SHA-256, SCRAM-SHA-1,
- * and PLAIN (only ever offered inside TLS). Failed logins are counted per IP address and per
- * account; past CONFIG_NT_LOGIN_FAIL_LIMIT each failure answer is held back, doubling up to
- * SASL_DELAY_MAX_MS, so guessing passwords gets slow without locking anyone out.
+ * SASL (RFC 6120 section 6) on a secure, unauthenticated stream: SCRAM-SHA-256(-PLUS),
+ * SCRAM-SHA-1(-PLUS) and PLAIN (only ever offered inside TLS). The -PLUS variants bind the
+ * exchange to this TLS connection (RFC 5929 tls-server-end-point always; RFC 9266
+ * tls-exporter where the handshake allows it), so a man in the middle is caught even behind a
+ * certificate warning someone clicked through; XEP-0440 lists the types in the features.
+ *
+ * Password guessing. A login counts as failed from the moment it starts (a success takes it
+ * back), per address (IPv6: per /64), per account and for the whole box, so parallel
+ * connections cannot get ahead of the count. Before any work on an exchange:
+ *  - an address with CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT failures is refused;
+ *  - an address with a failure of its own is refused for an account that has
+ *    CONFIG_NT_LOGIN_FAIL_ACCOUNT_LIMIT, and for every account while the box has
+ *    CONFIG_NT_LOGIN_FAIL_GLOBAL_LIMIT. An address with a clean record is always answered,
+ *    so an account's owner gets in while someone guesses from elsewhere.
+ * A refused login gets <temporary-auth-failure/> at once (clients report it and try again
+ * later) and costs no key derivation. Answers to failures past CONFIG_NT_LOGIN_FAIL_LIMIT are
+ * still held back on their connection, doubling up to SASL_DELAY_MAX_MS. Counts go once
+ * nothing failed for CONFIG_NT_LOGIN_FAIL_WINDOW_S; refusals do not renew them, so a client
+ * that keeps retrying does not lock its owner out for good. Tables keep counts above one
+ * failure, so random names cannot flush them; refusals are logged once per address per window.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <mbedtls/platform_util.h>
 #include "core/base64.h"
 #include "core/err.h"
 #include "core/kconfig.h"
@@ -15,33 +33,98 @@
 #include "core/natterd.h"
 #include "net/net.h"
 #include "store/store.h"
+#include "tls/tls.h"
 #include "xml/xml.h"
 #include "xmpp/c2s.h"
 #include "xmpp/credcheck.h"
 #include "xmpp/ns.h"
 
+#define NS_SASL_CB "urn:xmpp:sasl-cb:0"	/* XEP-0440 */
 #define SASL_DELAY_BASE_MS 500
 #define SASL_DELAY_MAX_MS 8000
 #define SASL_B64_MAX (SCRAM_MSG_MAX * 4 / 3 + 8)
+#define SASL_SRC_MAX (INET6_ADDRSTRLEN + 8)	/* an address, or a /64 with "/64" */
+#define SASL_BOX_KEY "box"			/* the one key of d->authlimit_all */
+#define SASL_LOG_KEY "log "			/* + source: its refusal was logged */
+#define SASL_KEEP 2			/* counts the failure tables never evict (keycount.h) */
+#define SASL_WINDOW_MS (CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)
 
-enum sasl_mech { MECH_NONE, MECH_SCRAM_SHA_256, MECH_SCRAM_SHA_1, MECH_PLAIN };
+enum sasl_mech { MECH_NONE, MECH_SCRAM, MECH_PLAIN };
 
 static const struct {
 	const char *name;
 	enum sasl_mech mech;
+	enum scram_hash hash;
+	int plus;			/* -PLUS: channel binding, offered only inside TLS */
 } mechs[] = {
-	{ "SCRAM-SHA-256", MECH_SCRAM_SHA_256 },
-	{ "SCRAM-SHA-1",   MECH_SCRAM_SHA_1 },
-	{ "PLAIN",         MECH_PLAIN },
+	{ "SCRAM-SHA-256-PLUS", MECH_SCRAM, SCRAM_SHA_256, 1 },
+	{ "SCRAM-SHA-1-PLUS",   MECH_SCRAM, SCRAM_SHA_1,   1 },
+	{ "SCRAM-SHA-256",      MECH_SCRAM, SCRAM_SHA_256, 0 },
+	{ "SCRAM-SHA-1",        MECH_SCRAM, SCRAM_SHA_1,   0 },
+	{ "PLAIN",              MECH_PLAIN, SCRAM_SHA_256, 0 },
 };
+#define SASL_NMECHS (sizeof(mechs) / sizeof(mechs[0]))
+
+int sasl_limits_new(struct natterd *d)
+{
+	unsigned keys = d->opt.login_fail_keys ? d->opt.login_fail_keys : CONFIG_NT_LOGIN_FAIL_KEYS;
+
+	d->authlimit = keycount_new(keys, SASL_WINDOW_MS);
+	d->authlimit_src = keycount_new(keys, SASL_WINDOW_MS);
+	d->authlimit_all = keycount_new(1, SASL_WINDOW_MS);
+	if (d->authlimit == NULL || d->authlimit_src == NULL || d->authlimit_all == NULL)
+		return NT_ENOMEM;
+	keycount_keep(d->authlimit, SASL_KEEP);
+	keycount_keep(d->authlimit_src, SASL_KEEP);
+	return NT_OK;
+}
+
+void sasl_limits_free(struct natterd *d)
+{
+	keycount_free(d->authlimit);
+	keycount_free(d->authlimit_src);
+	keycount_free(d->authlimit_all);
+	d->authlimit = d->authlimit_src = d->authlimit_all = NULL;
+}
+
+/* What this connection can bind to: NULL outside TLS (never offered -PLUS there). */
+static const struct scram_cb *sasl_cb(struct c2s *s, int plus, struct scram_cb *cb)
+{
+	struct scram_cb_data *sep = &cb->data[SCRAM_CB_SERVER_END_POINT][0];
+	size_t len;
+
+	if (s->tls == NULL)
+		return NULL;
+	memset(cb, 0, sizeof(*cb));
+	cb->offered = 1;
+	cb->plus = plus;
+	if (tls_cb_server_end_point(s->tls, sep->data, sizeof(sep->data), &len) == NT_OK)
+		sep->len = (uint8_t)len;
+	for (int v = 0; v < SCRAM_CB_ALTS; v++) {
+		struct scram_cb_data *ex = &cb->data[SCRAM_CB_EXPORTER][v];
+
+		if (tls_cb_exporter(s->tls, v, ex->data) == NT_OK)
+			ex->len = 32;
+	}
+	return cb;
+}
 
 void sasl_add_mechanisms(struct c2s *s, mxml_node_t *features)
 {
-	mxml_node_t *m = xml_elem(features, "mechanisms", NS_SASL);
+	mxml_node_t *m = xml_elem(features, "mechanisms", NS_SASL), *cbe;
+	struct scram_cb cb;
+	const struct scram_cb *have = sasl_cb(s, 0, &cb);
 
-	(void)s;
-	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
-		xml_add_text(xml_elem(m, "mechanism", NULL), mechs[i].name);
+	for (size_t i = 0; i < SASL_NMECHS; i++)
+		if (!mechs[i].plus || have != NULL)
+			xml_add_text(xml_elem(m, "mechanism", NULL), mechs[i].name);
+	if (have == NULL)
+		return;
+	cbe = xml_elem(features, "sasl-channel-binding", NS_SASL_CB);
+	for (int t = 0; t < SCRAM_CB_TYPES; t++)
+		if (have->data[t][0].len > 0)
+			mxmlElementSetAttr(xml_elem(cbe, "channel-binding", NULL), "type",
+					   scram_cb_name((enum scram_cb_type)t));
 }
 
 /* Forgets a SCRAM exchange, wiping its keys. */
@@ -78,14 +161,98 @@ static void sasl_send_data(struct c2s *s, const char *name, const char *data)
 	sasl_send(s, name, b64);
 }
 
-static void sasl_send_failure(struct c2s *s, const char *cond)
+static void sasl_send_failure_text(struct c2s *s, const char *cond, const char *text)
 {
-	char buf[160];
-	int n = snprintf(buf, sizeof(buf), "<failure xmlns='" NS_SASL "'><%s/></failure>", cond);
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "<failure xmlns='" NS_SASL "'><%s/>%s%s%s</failure>",
+			 cond, text ? "<text xml:lang='en'>" : "", text ? text : "",
+			 text ? "</text>" : "");
 
 	(void)c2s_send_raw(s, buf, (size_t)n);
 	if (s->state != C2S_CLOSED)
 		s->state = C2S_NEGOTIATE;
+}
+
+static void sasl_send_failure(struct c2s *s, const char *cond)
+{
+	sasl_send_failure_text(s, cond, NULL);
+}
+
+/* The key failures from s's peer are counted by: an IPv4 address as it is, an IPv6 one by
+ * its /64 (a host on an IPv6 network can pick any address in its /64). */
+static void sasl_source(struct c2s *s, char out[SASL_SRC_MAX])
+{
+	const char *addr = net_peer_addr(s->conn);
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+
+	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, &a6) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(a6.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) != NULL) {
+			snprintf(out, SASL_SRC_MAX, "%s/64", text);
+			return;
+		}
+	}
+	snprintf(out, SASL_SRC_MAX, "%s", addr);
+}
+
+/* Whether a login from src (for bare, when known) must be refused before any work: see the
+ * top of the file. Answers the refusal itself, logging it once per source per window. */
+static int sasl_refused(struct c2s *s, const char *src, const char *bare)
+{
+	struct natterd *d = s->d;
+	uint64_t now = net_now_ms(d->loop);
+	long by_src = keycount_get(d->authlimit_src, src, now);
+	const char *why = NULL;
+	char logkey[sizeof(SASL_LOG_KEY) + SASL_SRC_MAX];
+
+	if (by_src >= CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT)
+		why = "from this address";
+	else if (by_src > 0 && keycount_get(d->authlimit_all, SASL_BOX_KEY, now) >=
+		 CONFIG_NT_LOGIN_FAIL_GLOBAL_LIMIT)
+		why = "on the box";
+	else if (by_src > 0 && bare != NULL &&
+		 keycount_get(d->authlimit, bare, now) >= CONFIG_NT_LOGIN_FAIL_ACCOUNT_LIMIT)
+		why = "for this account";
+	if (why == NULL)
+		return 0;
+	snprintf(logkey, sizeof(logkey), SASL_LOG_KEY "%s", src);
+	if (keycount_get(d->authlimit_src, logkey, now) == 0) {
+		/* Counted once, never renewed: the next line comes a window later. */
+		keycount_add(d->authlimit_src, logkey, 1, now);
+		log_info(C2S_LOG " refusing logins from %s%s%s: too many failed logins %s",
+			 s->id, src, bare ? " for " : "", bare ? bare : "", why);
+	}
+	sasl_scram_drop(s);
+	sasl_send_failure_text(s, "temporary-auth-failure",
+			       "too many failed logins; try again later");
+	return 1;
+}
+
+/* Counts a login as failed as it starts (delta 1); see sasl_limits_succeeded. */
+static void sasl_charge(struct c2s *s, const char *src, const char *bare)
+{
+	struct natterd *d = s->d;
+	uint64_t now = net_now_ms(d->loop);
+
+	keycount_add(d->authlimit_src, src, 1, now);
+	keycount_add(d->authlimit_all, SASL_BOX_KEY, 1, now);
+	if (bare != NULL)
+		keycount_add(d->authlimit, bare, 1, now);
+}
+
+/* A success takes back its own charge (without renewing the address's window) and clears
+ * the account's count. */
+static void sasl_limits_succeeded(struct natterd *d, struct c2s *s, const char *bare)
+{
+	uint64_t now = net_now_ms(d->loop);
+	char src[SASL_SRC_MAX];
+
+	sasl_source(s, src);
+	keycount_add_untouched(d->authlimit_src, src, -1, now);
+	keycount_add_untouched(d->authlimit_all, SASL_BOX_KEY, -1, now);
+	keycount_del(d->authlimit, bare);
 }
 
 static void sasl_delay_done(struct net_loop *l, void *arg)
@@ -97,16 +264,20 @@ static void sasl_delay_done(struct net_loop *l, void *arg)
 	sasl_send_failure(s, "not-authorized");
 }
 
-/* A wrong password or unknown user: count it, then answer now or after a delay. */
+/* A wrong password or unknown user (already counted as it started): answer now, or after a
+ * delay once the address or the account has failed often. */
 static void sasl_failed(struct c2s *s, const char *bare)
 {
 	struct natterd *d = s->d;
 	uint64_t now = net_now_ms(d->loop);
-	long by_ip = keycount_add(d->authlimit, net_peer_addr(s->conn), 1, now);
-	long by_user = bare != NULL ? keycount_add(d->authlimit, bare, 1, now) : 0;
-	long worst = by_ip > by_user ? by_ip : by_user;
+	char src[SASL_SRC_MAX];
+	long by_src, by_user, worst;
 	uint32_t delay;
 
+	sasl_source(s, src);
+	by_src = keycount_get(d->authlimit_src, src, now);
+	by_user = bare != NULL ? keycount_get(d->authlimit, bare, now) : 0;
+	worst = by_src > by_user ? by_src : by_user;
 	log_info(C2S_LOG " login failed for %s from %s", s->id, bare ? bare : "?",
 		 net_peer_addr(s->conn));
 	sasl_scram_drop(s);
@@ -128,8 +299,7 @@ static void sasl_succeeded(struct c2s *s, const char *bare, const char *final_ms
 {
 	struct natterd *d = s->d;
 
-	keycount_del(d->authlimit, bare);
-	keycount_del(d->authlimit, net_peer_addr(s->conn));
+	sasl_limits_succeeded(d, s, bare);
 	if ((s->bare = strdup(bare)) == NULL) {
 		c2s_stream_error(s, "internal-server-error", NULL);
 		return;
@@ -162,14 +332,21 @@ static int sasl_payload(mxml_node_t *el, char *out, size_t cap, size_t *len)
 	return NT_OK;
 }
 
-/* Looks up bare; NT_ENOENT when there is no such account. */
-static int sasl_account(struct c2s *s, const char *bare, struct account *a)
+/* The credentials to check a login for bare against: the account's, or for a name with no
+ * account the fake ones made from d->secret, so that both cost the same and answer alike.
+ * *known says which. NT_OK, or NT_ESTORE when the store fails. */
+static int sasl_creds(struct c2s *s, const char *bare, enum scram_hash h, struct account *a,
+                      struct scram_creds **c, int *known)
 {
 	struct store_txn *t = natterd_txn(s->d);
+	int rc = t != NULL ? store_account_get(t, bare, a) : NT_ESTORE;
 
-	if (t == NULL)
-		return NT_ESTORE;
-	return store_account_get(t, bare, a);
+	*c = h == SCRAM_SHA_256 ? &a->sha256 : &a->sha1;
+	*known = rc == NT_OK;
+	if (rc == NT_ENOENT)
+		scram_creds_fake(h, bare, s->d->secret, sizeof(s->d->secret),
+				 CONFIG_NT_SCRAM_ITERATIONS, *c);
+	return rc == NT_OK || rc == NT_ENOENT ? NT_OK : NT_ESTORE;
 }
 
 /* The account a SASL username names. The username is a localpart (RFC 6120 6.3.8); some
@@ -196,12 +373,33 @@ static int sasl_bare(struct c2s *s, const char *user, size_t n, char *bare, size
 	return NT_OK;
 }
 
+/* The password check for PLAIN: one PBKDF2 whether or not the account exists. */
+static int sasl_plain_check(struct c2s *s, const char *bare, const char *pass, size_t pass_len)
+{
+	struct account *a = malloc(sizeof(*a));
+	struct scram_creds *c;
+	int known, rc;
+
+	if (a == NULL)
+		return NT_ENOMEM;
+	rc = sasl_creds(s, bare, SCRAM_SHA_256, a, &c, &known);
+	if (rc == NT_OK) {
+		rc = scram_check_password(SCRAM_SHA_256, c, pass, pass_len);
+		log_debug(C2S_LOG " plain: password checked (%lu iterations)", s->id,
+			  (unsigned long)c->iterations);
+		if (rc == NT_OK && !known)
+			rc = NT_EAUTH;		/* a fake account never lets anyone in */
+	}
+	mbedtls_platform_zeroize(a, sizeof(*a));
+	free(a);
+	return rc;
+}
+
 static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 {
 	const char *authz, *authc, *pass;
 	size_t authz_len, authc_len, pass_len;
-	char bare[STORE_BARE_MAX], zbare[STORE_BARE_MAX];
-	struct account *a;
+	char bare[STORE_BARE_MAX], zbare[STORE_BARE_MAX], src[SASL_SRC_MAX];
 	int rc;
 
 	if (sasl_plain_parse(msg, n, &authz, &authz_len, &authc, &authc_len, &pass,
@@ -209,8 +407,12 @@ static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 		sasl_send_failure(s, "malformed-request");
 		return;
 	}
+	sasl_source(s, src);
 	if (sasl_bare(s, authc, authc_len, bare, sizeof(bare)) != NT_OK) {
-		sasl_failed(s, NULL);
+		if (!sasl_refused(s, src, NULL)) {
+			sasl_charge(s, src, NULL);
+			sasl_failed(s, NULL);
+		}
 		return;
 	}
 	if (authz_len > 0) {
@@ -222,55 +424,54 @@ static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 			return;
 		}
 	}
-	if ((a = malloc(sizeof(*a))) == NULL) {
-		sasl_send_failure(s, "temporary-auth-failure");
+	if (sasl_refused(s, src, bare))
 		return;
-	}
-	rc = sasl_account(s, bare, a);
-	if (rc == NT_OK)
-		rc = scram_check_password(SCRAM_SHA_256, &a->sha256, pass, pass_len);
-	free(a);
+	sasl_charge(s, src, bare);
+	rc = sasl_plain_check(s, bare, pass, pass_len);
 	if (rc == NT_OK)
 		sasl_succeeded(s, bare, NULL);
-	else if (rc == NT_ESTORE)
+	else if (rc == NT_ESTORE || rc == NT_ENOMEM)
 		sasl_send_failure(s, "temporary-auth-failure");
 	else
 		sasl_failed(s, bare);
 }
 
-static void sasl_scram_first(struct c2s *s, enum scram_hash h, const char *msg, size_t n)
+static void sasl_scram_first(struct c2s *s, size_t mech, const char *msg, size_t n)
 {
 	char user[JID_PART_MAX + 1], bare[STORE_BARE_MAX], out[SCRAM_MSG_MAX];
+	char src[SASL_SRC_MAX];
+	enum scram_hash h = mechs[mech].hash;
 	struct account *a = NULL;
 	struct scram_creds *c;
-	int rc;
+	struct scram_cb cb;
+	int rc, known;
 
-	if ((s->scram = calloc(1, sizeof(*s->scram))) == NULL ||
-	    (a = malloc(sizeof(*a))) == NULL) {
-		free(a);
+	if ((s->scram = calloc(1, sizeof(*s->scram))) == NULL) {
 		sasl_send_failure(s, "temporary-auth-failure");
 		return;
 	}
-	rc = scram_server_start(s->scram, h, NULL, msg, n, user, sizeof(user));
+	rc = scram_server_start(s->scram, h, sasl_cb(s, mechs[mech].plus, &cb), msg, n, user,
+				sizeof(user));
 	if (rc == NT_OK && sasl_bare(s, user, strlen(user), bare, sizeof(bare)) != NT_OK)
 		rc = NT_EAUTH;
 	if (rc != NT_OK) {
-		free(a);
 		sasl_scram_drop(s);
 		sasl_send_failure(s, rc == NT_EAUTH ? "not-authorized" : "malformed-request");
 		return;
 	}
-	rc = sasl_account(s, bare, a);
-	c = h == SCRAM_SHA_256 ? &a->sha256 : &a->sha1;
-	if (rc == NT_ENOENT)
-		scram_creds_fake(h, bare, s->d->secret, sizeof(s->d->secret),
-				 CONFIG_NT_SCRAM_ITERATIONS, c);
-	if ((rc != NT_OK && rc != NT_ENOENT) ||
+	sasl_source(s, src);
+	if (sasl_refused(s, src, bare))
+		return;
+	sasl_charge(s, src, bare);
+	if ((a = malloc(sizeof(*a))) == NULL ||
+	    sasl_creds(s, bare, h, a, &c, &known) != NT_OK ||
 	    scram_server_first(s->scram, c, out, sizeof(out)) != NT_OK) {
 		free(a);
+		sasl_scram_drop(s);
 		sasl_send_failure(s, "temporary-auth-failure");
 		return;
 	}
+	mbedtls_platform_zeroize(a, sizeof(*a));
 	free(a);
 	free(s->bare);
 	s->bare = strdup(bare);		/* remembered for the final step only */
@@ -287,31 +488,45 @@ static void sasl_scram_final(struct c2s *s, const char *msg, size_t n)
 	if (rc == NT_OK && bare != NULL)
 		sasl_succeeded(s, bare, out);
 	else if (rc == NT_EAUTH)
-		sasl_failed(s, bare);
+		sasl_failed(s, bare);		/* a wrong proof, or a binding that differs */
 	else
 		sasl_send_failure(s, "malformed-request");
 	free(bare);
 	sasl_scram_drop(s);
 }
 
-static enum sasl_mech sasl_mech_by_name(const char *name)
+/* Index into mechs, or SASL_NMECHS. -PLUS only where it was offered (inside TLS). */
+static size_t sasl_mech_by_name(struct c2s *s, const char *name)
 {
-	for (size_t i = 0; name != NULL && i < sizeof(mechs) / sizeof(mechs[0]); i++)
-		if (strcmp(mechs[i].name, name) == 0)
-			return mechs[i].mech;
-	return MECH_NONE;
+	for (size_t i = 0; name != NULL && i < SASL_NMECHS; i++)
+		if (strcmp(mechs[i].name, name) == 0 && (!mechs[i].plus || s->tls != NULL))
+			return i;
+	return SASL_NMECHS;
+}
+
+/* The initial response for mechs[mech]. */
+static void sasl_start(struct c2s *s, size_t mech, const char *msg, size_t n)
+{
+	if (mechs[mech].mech == MECH_PLAIN)
+		sasl_plain(s, msg, n);
+	else
+		sasl_scram_first(s, mech, msg, n);
 }
 
 static void sasl_auth(struct c2s *s, mxml_node_t *el)
 {
-	enum sasl_mech m = sasl_mech_by_name(mxmlElementGetAttr(el, "mechanism"));
-	char msg[SCRAM_MSG_MAX + 1];
+	size_t m = sasl_mech_by_name(s, mxmlElementGetAttr(el, "mechanism"));
+	char msg[SCRAM_MSG_MAX + 1], src[SASL_SRC_MAX];
 	size_t n;
 
-	if (m == MECH_NONE) {
+	if (m == SASL_NMECHS) {
 		sasl_send_failure(s, "invalid-mechanism");
 		return;
 	}
+	/* An address already over its limits is refused before anything is parsed. */
+	sasl_source(s, src);
+	if (sasl_refused(s, src, NULL))
+		return;
 	if (sasl_payload(el, msg, sizeof(msg), &n) != NT_OK) {
 		sasl_send_failure(s, "incorrect-encoding");
 		return;
@@ -319,21 +534,18 @@ static void sasl_auth(struct c2s *s, mxml_node_t *el)
 	if (n == 0) {
 		/* No initial response: ask for it with an empty challenge. */
 		s->state = C2S_SASL_SCRAM;
-		s->sasl_mech = (int)m;
+		s->sasl_mech = (int)m + 1;
 		sasl_send(s, "challenge", NULL);
 		return;
 	}
-	if (m == MECH_PLAIN)
-		sasl_plain(s, msg, n);
-	else
-		sasl_scram_first(s, m == MECH_SCRAM_SHA_1 ? SCRAM_SHA_1 : SCRAM_SHA_256, msg, n);
+	sasl_start(s, m, msg, n);
 }
 
 static void sasl_response(struct c2s *s, mxml_node_t *el)
 {
 	char msg[SCRAM_MSG_MAX + 1];
 	size_t n;
-	enum sasl_mech m = (enum sasl_mech)s->sasl_mech;
+	int m = s->sasl_mech;
 
 	if (sasl_payload(el, msg, sizeof(msg), &n) != NT_OK) {
 		sasl_send_failure(s, "incorrect-encoding");
@@ -345,12 +557,10 @@ static void sasl_response(struct c2s *s, mxml_node_t *el)
 	}
 	/* The answer to our empty challenge: the initial response. */
 	s->sasl_mech = 0;
-	if (n == 0)
+	if (n == 0 || m < 1 || (size_t)m > SASL_NMECHS)
 		sasl_send_failure(s, "malformed-request");
-	else if (m == MECH_PLAIN)
-		sasl_plain(s, msg, n);
 	else
-		sasl_scram_first(s, m == MECH_SCRAM_SHA_1 ? SCRAM_SHA_1 : SCRAM_SHA_256, msg, n);
+		sasl_start(s, (size_t)m - 1, msg, n);
 }
 
 void sasl_handle(struct c2s *s, mxml_node_t *el, const char *name)

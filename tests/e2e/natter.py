@@ -254,8 +254,7 @@ class Client(slixmpp.ClientXMPP):
 		super().__init__(jid_, password)
 		self.ca_certs = Path(cafile)  # real verification: CERT_REQUIRED + check_hostname
 		self.use_ipv6 = False
-		if mech:
-			self["feature_mechanisms"].use_mech = mech
+		self._no_tls_unique(mech)
 		self.register_plugin("xep_0030")
 		self.register_plugin("xep_0199")
 		self.messages = asyncio.Queue()
@@ -276,6 +275,22 @@ class Client(slixmpp.ClientXMPP):
 		self.add_event_handler("stream_error", self.stream_errors.append)
 		self.add_event_handler("no_auth", self._on_no_auth)
 		self.add_event_handler("disconnected", self._on_gone)
+
+	def _no_tls_unique(self, mech):
+		"""slixmpp 1.8.3 binds only to tls-unique and does not read XEP-0440, so with its
+		tls-unique at hand it sends the gs2 flag "y" ("I would bind, you cannot"), which
+		natterd, offering -PLUS, refuses as a downgrade (RFC 5802 section 6). Without it
+		slixmpp is a client that does not bind: flag "n", and no -PLUS mechanism."""
+		mechs = self["feature_mechanisms"]
+		default = mechs.sasl_callback
+
+		def creds(required, optional):
+			got = default(required, optional)
+			got.pop("channel_binding", None)
+			return got
+		mechs.sasl_callback = creds
+		mechs.use_mechs = {mech} if mech else {
+			m for m in slixmpp.util.sasl.client.MECHANISMS if not m.endswith("-PLUS")}
 
 	async def get_dns_records(self, domain, port=None):
 		# The address given to connect() is used as is: no DNS, no SRV, no IPv6 detour.
@@ -579,14 +594,26 @@ class RawConn:
 		self.send(stream_header(self.domain, decls=self.decls))
 		return self.read_until(FEATURES_END, timeout)
 
-	def starttls(self):
+	def starttls(self, wrap=None):
+		"""STARTTLS with Python's ssl module, or with wrap(sock, cafile, domain), which
+		returns an object with sendall/recv/settimeout/close (e.g. over pyOpenSSL)."""
 		self.send(f"<starttls xmlns='{NS_TLS}'/>")
 		got = self.read_until(re.compile(rb"<proceed[^>]*/>|<failure[^>]*>"))
 		assert "<proceed" in got, f"STARTTLS refused: {got}"
 		assert not self.buf, f"data after <proceed/>: {self.buf!r}"
-		ctx = client_tls_context(self.cafile)
 		self.sock.settimeout(TIMEOUT)
+		if wrap is not None:
+			self.sock = wrap(self.sock, self.cafile, self.domain)
+			return
+		ctx = client_tls_context(self.cafile)
 		self.sock = ctx.wrap_socket(self.sock, server_hostname=self.domain)
+
+	def read_sasl_answer(self, timeout=None):
+		"""The next <challenge>, <success> or <failure> element (text)."""
+		return self.read_until(re.compile(
+			rb"<(challenge|success|failure)\b[^>]*/>|"
+			rb"<(challenge|success|failure)\b[^>]*>.*?</(challenge|success|failure)>",
+			re.S), timeout)
 
 	def auth_plain(self, user, password):
 		"""SASL PLAIN; returns the server's answer element (<success/> or <failure>...)."""

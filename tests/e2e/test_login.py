@@ -1,4 +1,5 @@
 """Logging in: SASL mechanisms, bad credentials, TLS rules, resource binding."""
+import base64
 import re
 import ssl
 import time
@@ -189,3 +190,145 @@ def test_failed_logins_are_slowed(daemon):
 		assert "<success" in raw.auth_plain("alice", USERS["alice"])
 	finally:
 		raw.close()
+
+
+# Password guessing across connections and addresses ---------------------------------------------
+
+def kconfig(name, default):
+	"""CONFIG_<name> of the build under test (default when the build has no autoconf.h)."""
+	try:
+		text = (natter.BUILD / "autoconf.h").read_text()
+	except FileNotFoundError:
+		return default
+	m = re.search(rf"#define CONFIG_{name} (\d+)", text)
+	return int(m.group(1)) if m else default
+
+
+SOURCE_LIMIT = kconfig("NT_LOGIN_FAIL_SOURCE_LIMIT", 20)
+ACCOUNT_LIMIT = kconfig("NT_LOGIN_FAIL_ACCOUNT_LIMIT", 10)
+# A failure answer may be held back up to 8 s (SASL_DELAY_MAX_MS) on its connection.
+ANSWER_WAIT = natter.TIMEOUT + 8 * natter.SLOW
+# Other client addresses are other loopback addresses: only on the kernel's stack.
+other_sources = pytest.mark.skipif(natter.NET == "lwip", reason="127.0.0.x sources: epoll only")
+
+
+def ready(daemon, source=None):
+	"""A RawConn after STARTTLS from source, waiting for <auth>."""
+	raw = RawConn(daemon.c2s_port, cafile=daemon.cert, source=source)
+	raw.open_stream()
+	raw.starttls()
+	raw.open_stream()
+	return raw
+
+
+def answer(got):
+	"""'success' or the failure's condition."""
+	if "<success" in got:
+		return "success"
+	m = re.search(r"<failure[^>]*>\s*<([a-z-]+)", got)
+	return m.group(1) if m else got
+
+
+def send_plain(conns, users, password):
+	for raw, user in zip(conns, users):
+		blob = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
+		raw.send(f"<auth xmlns='{natter.NS_SASL}' mechanism='PLAIN'>{blob}</auth>")
+
+
+def plain_at_once(conns, user, password):
+	"""Every conn sends PLAIN for user at once; then their answers, in order."""
+	send_plain(conns, [user] * len(conns), password)
+	return [answer(raw.read_sasl_answer(ANSWER_WAIT)) for raw in conns]
+
+
+def close_all(conns):
+	for raw in conns:
+		raw.close()
+
+
+@other_sources
+def test_parallel_guesses_from_one_address_are_throttled(daemon):
+	"""One address guessing on many connections at once: for one account it gets at most
+	ACCOUNT_LIMIT verdicts, over many names at most SOURCE_LIMIT; the rest are refused
+	without a verdict, even for the right password. alice, at another address, gets in."""
+	n = SOURCE_LIMIT + 30
+	one = [ready(daemon, "127.0.0.1") for _ in range(n)]
+	many = [ready(daemon, "127.0.0.5") for _ in range(n)]
+	try:
+		# Both at once, so that the held-back answers overlap.
+		send_plain(one, ["alice"] * n, "guess")
+		send_plain(many, [f"name{i}" for i in range(n)], "guess")
+		for conns, limit in ((one, min(ACCOUNT_LIMIT, SOURCE_LIMIT)), (many, SOURCE_LIMIT)):
+			got = [answer(raw.read_sasl_answer(ANSWER_WAIT)) for raw in conns]
+			verdicts = got.count("not-authorized")
+			assert verdicts + got.count("temporary-auth-failure") == n, got
+			assert verdicts == limit, (
+				f"{verdicts} of {n} parallel guesses answered (limit {limit}): {got}")
+		# The right password from the guessing address: refused, so it proves nothing.
+		got = plain_at_once(one[:1], "alice", USERS["alice"])
+		assert got == ["temporary-auth-failure"], got
+	finally:
+		close_all(one + many)
+	raw = ready(daemon, "127.0.0.2")
+	try:
+		assert answer(raw.auth_plain("alice", USERS["alice"])) == "success"
+	finally:
+		raw.close()
+	# Logged once for each address, not once per refusal.
+	for src in ("127.0.0.1", "127.0.0.5"):
+		assert daemon.log().count(f"refusing logins from {src}") == 1, daemon.log()[-3000:]
+
+
+@other_sources
+def test_guessers_of_one_account_share_its_limit(daemon):
+	"""Many addresses guessing one account: once it has ACCOUNT_LIMIT failures, an address
+	that failed before is refused for it, one with a clean record still gets its answer."""
+	sources = [f"127.0.2.{i}" for i in range(1, ACCOUNT_LIMIT + 1)]
+	conns = [ready(daemon, src) for src in sources]
+	try:
+		assert plain_at_once(conns, "bob", "guess") == ["not-authorized"] * len(conns)
+		assert plain_at_once(conns[:2], "bob", "guess") == ["temporary-auth-failure"] * 2
+		# Other accounts are still answered for those addresses.
+		assert plain_at_once(conns[:1], "alice", "guess") == ["not-authorized"]
+	finally:
+		close_all(conns)
+	raw = ready(daemon, "127.0.2.200")
+	try:
+		assert answer(raw.auth_plain("bob", USERS["bob"])) == "success"
+	finally:
+		raw.close()
+
+
+@other_sources
+def test_random_names_do_not_flush_an_account_count(daemon_factory):
+	"""With failed-login tables of 16 entries, three times as many random names from
+	other addresses leave alice's count in place: the guessing address stays refused."""
+	d = daemon_factory(extra=["--login-fail-keys", "16"])
+	conns = [ready(d, "127.0.3.1") for _ in range(ACCOUNT_LIMIT)]
+	try:
+		assert plain_at_once(conns, "alice", "guess") == ["not-authorized"] * ACCOUNT_LIMIT
+		flushers = []
+		for i in range(16):	# 3 names each: no address passes any limit
+			flushers.append(ready(d, f"127.0.4.{i + 1}"))
+			for k in range(3):
+				name = f"random{i}x{k}"
+				got = answer(flushers[-1].auth_plain(name, "guess"))
+				assert got == "not-authorized", got
+		close_all(flushers)
+		assert plain_at_once(conns[:1], "alice", "guess") == ["temporary-auth-failure"], (
+			"alice's failures were flushed by random names")
+	finally:
+		close_all(conns)
+
+
+def test_plain_checks_a_password_for_unknown_names_too(daemon):
+	"""PLAIN for a name with no account costs the same PBKDF2 as for a real one (against
+	credentials made from the server's secret), so its timing does not tell names apart."""
+	raw = ready(daemon)
+	try:
+		assert answer(raw.auth_plain("alice", "wrong")) == "not-authorized"
+		assert answer(raw.auth_plain("nobody-here", "wrong")) == "not-authorized"
+		assert answer(raw.auth_plain("alice", USERS["alice"])) == "success"
+	finally:
+		raw.close()
+	assert daemon.log().count("plain: password checked") == 3, daemon.log()[-3000:]
