@@ -20,7 +20,6 @@
  * that keeps retrying does not lock its owner out for good. Tables keep counts above one
  * failure, so random names cannot flush them; refusals are logged once per address per window.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +42,7 @@
 #define SASL_DELAY_BASE_MS 500
 #define SASL_DELAY_MAX_MS 8000
 #define SASL_B64_MAX (SCRAM_MSG_MAX * 4 / 3 + 8)
-#define SASL_SRC_MAX (INET6_ADDRSTRLEN + 8)	/* an address, or a /64 with "/64" */
+#define SASL_SRC_MAX KEYCOUNT_ADDR_MAX
 #define SASL_BOX_KEY "box"			/* the one key of d->authlimit_all */
 #define SASL_LOG_KEY "log "			/* + source: its refusal was logged */
 #define SASL_KEEP 2			/* counts the failure tables never evict (keycount.h) */
@@ -178,23 +177,10 @@ static void sasl_send_failure(struct c2s *s, const char *cond)
 	sasl_send_failure_text(s, cond, NULL);
 }
 
-/* The key failures from s's peer are counted by: an IPv4 address as it is, an IPv6 one by
- * its /64 (a host on an IPv6 network can pick any address in its /64). */
+/* Failures are counted per address, IPv6 per /64 (see keycount_addr_key). */
 static void sasl_source(struct c2s *s, char out[SASL_SRC_MAX])
 {
-	const char *addr = net_peer_addr(s->conn);
-	struct in6_addr a6;
-	char text[INET6_ADDRSTRLEN];
-
-	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, &a6) == 1 &&
-	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memset(a6.s6_addr + 8, 0, 8);
-		if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) != NULL) {
-			snprintf(out, SASL_SRC_MAX, "%s/64", text);
-			return;
-		}
-	}
-	snprintf(out, SASL_SRC_MAX, "%s", addr);
+	keycount_addr_key(out, net_peer_addr(s->conn));
 }
 
 /* Whether a login from src (for bare, when known) must be refused before any work: see the
