@@ -509,6 +509,7 @@ static void sasl_auth(struct c2s *s, mxml_node_t *el)
 		sasl_send_failure(s, "invalid-mechanism");
 		return;
 	}
+	log_debug(C2S_LOG " sasl %s", s->id, mechs[m].name);
 	/* An address already over its limits is refused before anything is parsed. */
 	sasl_source(s, src);
 	if (sasl_refused(s, src, NULL))
