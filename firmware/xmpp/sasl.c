@@ -6,11 +6,12 @@
  * certificate warning someone clicked through; XEP-0440 lists the types in the features.
  *
  * Password guessing. A login counts as failed from the moment it starts (a success takes it
- * back), per address (IPv6: per /64), per account and for the whole box, so parallel
- * connections cannot get ahead of the count. Before any work on an exchange:
- *  - an address with CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT failures is refused;
- *  - an address with a failure of its own is refused for an account that has
- *    CONFIG_NT_LOGIN_FAIL_ACCOUNT_LIMIT, and for every account while the box has
+ * back), per address (and for IPv6 per /64 as well), per account and for the whole box, so
+ * parallel connections cannot get ahead of the count. Before any work on an exchange:
+ *  - an address with CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT failures is refused, and so is an
+ *    IPv6 /64 with CONFIG_NT_LOGIN_FAIL_NET_LIMIT (a guesser may use all its addresses);
+ *  - an address with a failure of its own (for IPv6: of its /64) is refused for an account
+ *    that has CONFIG_NT_LOGIN_FAIL_ACCOUNT_LIMIT, and for every account while the box has
  *    CONFIG_NT_LOGIN_FAIL_GLOBAL_LIMIT. An address with a clean record is always answered,
  *    so an account's owner gets in while someone guesses from elsewhere.
  * A refused login gets <temporary-auth-failure/> at once (clients report it and try again
@@ -177,24 +178,38 @@ static void sasl_send_failure(struct c2s *s, const char *cond)
 	sasl_send_failure_text(s, cond, NULL);
 }
 
-/* Failures are counted per address, IPv6 per /64 (see keycount_addr_key). */
-static void sasl_source(struct c2s *s, char out[SASL_SRC_MAX])
+/* Where a login comes from: its address, and for IPv6 its /64 too (keycount_addr_key),
+ * whose addresses a guesser can take in turn. Each address has CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT
+ * failures; a /64 together has CONFIG_NT_LOGIN_FAIL_NET_LIMIT, so that one misconfigured
+ * client that keeps retrying an old password does not shut out a whole office on IPv6. */
+struct sasl_src {
+	char addr[SASL_SRC_MAX];
+	char net[SASL_SRC_MAX];
+	int v6;				/* net is a /64, not addr again */
+};
+
+static void sasl_source(struct c2s *s, struct sasl_src *src)
 {
-	keycount_addr_key(out, net_peer_addr(s->conn));
+	snprintf(src->addr, sizeof(src->addr), "%s", net_peer_addr(s->conn));
+	keycount_addr_key(src->net, src->addr);
+	src->v6 = strcmp(src->net, src->addr) != 0;
 }
 
 /* Whether a login from src (for bare, when known) must be refused before any work: see the
  * top of the file. Answers the refusal itself, logging it once per source per window. */
-static int sasl_refused(struct c2s *s, const char *src, const char *bare)
+static int sasl_refused(struct c2s *s, const struct sasl_src *src, const char *bare)
 {
 	struct natterd *d = s->d;
 	uint64_t now = net_now_ms(d->loop);
-	long by_src = keycount_get(d->authlimit_src, src, now);
+	long by_addr = keycount_get(d->authlimit_src, src->addr, now);
+	long by_src = src->v6 ? keycount_get(d->authlimit_src, src->net, now) : by_addr;
 	const char *why = NULL;
 	char logkey[sizeof(SASL_LOG_KEY) + SASL_SRC_MAX];
 
-	if (by_src >= CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT)
+	if (by_addr >= CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT)
 		why = "from this address";
+	else if (src->v6 && by_src >= CONFIG_NT_LOGIN_FAIL_NET_LIMIT)
+		why = "from this /64";
 	else if (by_src > 0 && keycount_get(d->authlimit_all, SASL_BOX_KEY, now) >=
 		 CONFIG_NT_LOGIN_FAIL_GLOBAL_LIMIT)
 		why = "on the box";
@@ -203,12 +218,12 @@ static int sasl_refused(struct c2s *s, const char *src, const char *bare)
 		why = "for this account";
 	if (why == NULL)
 		return 0;
-	snprintf(logkey, sizeof(logkey), SASL_LOG_KEY "%s", src);
+	snprintf(logkey, sizeof(logkey), SASL_LOG_KEY "%s", src->net);
 	if (keycount_get(d->authlimit_src, logkey, now) == 0) {
 		/* Counted once, never renewed: the next line comes a window later. */
 		keycount_add(d->authlimit_src, logkey, 1, now);
 		log_info(C2S_LOG " refusing logins from %s%s%s: too many failed logins %s",
-			 s->id, src, bare ? " for " : "", bare ? bare : "", why);
+			 s->id, src->net, bare ? " for " : "", bare ? bare : "", why);
 	}
 	sasl_scram_drop(s);
 	sasl_send_failure_text(s, "temporary-auth-failure",
@@ -217,12 +232,14 @@ static int sasl_refused(struct c2s *s, const char *src, const char *bare)
 }
 
 /* Counts a login as failed as it starts (delta 1); see sasl_limits_succeeded. */
-static void sasl_charge(struct c2s *s, const char *src, const char *bare)
+static void sasl_charge(struct c2s *s, const struct sasl_src *src, const char *bare)
 {
 	struct natterd *d = s->d;
 	uint64_t now = net_now_ms(d->loop);
 
-	keycount_add(d->authlimit_src, src, 1, now);
+	keycount_add(d->authlimit_src, src->addr, 1, now);
+	if (src->v6)
+		keycount_add(d->authlimit_src, src->net, 1, now);
 	keycount_add(d->authlimit_all, SASL_BOX_KEY, 1, now);
 	if (bare != NULL)
 		keycount_add(d->authlimit, bare, 1, now);
@@ -233,10 +250,12 @@ static void sasl_charge(struct c2s *s, const char *src, const char *bare)
 static void sasl_limits_succeeded(struct natterd *d, struct c2s *s, const char *bare)
 {
 	uint64_t now = net_now_ms(d->loop);
-	char src[SASL_SRC_MAX];
+	struct sasl_src src;
 
-	sasl_source(s, src);
-	keycount_add_untouched(d->authlimit_src, src, -1, now);
+	sasl_source(s, &src);
+	keycount_add_untouched(d->authlimit_src, src.addr, -1, now);
+	if (src.v6)
+		keycount_add_untouched(d->authlimit_src, src.net, -1, now);
 	keycount_add_untouched(d->authlimit_all, SASL_BOX_KEY, -1, now);
 	keycount_del(d->authlimit, bare);
 }
@@ -256,12 +275,12 @@ static void sasl_failed(struct c2s *s, const char *bare)
 {
 	struct natterd *d = s->d;
 	uint64_t now = net_now_ms(d->loop);
-	char src[SASL_SRC_MAX];
+	struct sasl_src src;
 	long by_src, by_user, worst;
 	uint32_t delay;
 
-	sasl_source(s, src);
-	by_src = keycount_get(d->authlimit_src, src, now);
+	sasl_source(s, &src);
+	by_src = keycount_get(d->authlimit_src, src.addr, now);
 	by_user = bare != NULL ? keycount_get(d->authlimit, bare, now) : 0;
 	worst = by_src > by_user ? by_src : by_user;
 	log_info(C2S_LOG " login failed for %s from %s", s->id, bare ? bare : "?",
@@ -385,7 +404,8 @@ static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 {
 	const char *authz, *authc, *pass;
 	size_t authz_len, authc_len, pass_len;
-	char bare[STORE_BARE_MAX], zbare[STORE_BARE_MAX], src[SASL_SRC_MAX];
+	char bare[STORE_BARE_MAX], zbare[STORE_BARE_MAX];
+	struct sasl_src src;
 	int rc;
 
 	if (sasl_plain_parse(msg, n, &authz, &authz_len, &authc, &authc_len, &pass,
@@ -393,10 +413,10 @@ static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 		sasl_send_failure(s, "malformed-request");
 		return;
 	}
-	sasl_source(s, src);
+	sasl_source(s, &src);
 	if (sasl_bare(s, authc, authc_len, bare, sizeof(bare)) != NT_OK) {
-		if (!sasl_refused(s, src, NULL)) {
-			sasl_charge(s, src, NULL);
+		if (!sasl_refused(s, &src, NULL)) {
+			sasl_charge(s, &src, NULL);
 			sasl_failed(s, NULL);
 		}
 		return;
@@ -410,9 +430,9 @@ static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 			return;
 		}
 	}
-	if (sasl_refused(s, src, bare))
+	if (sasl_refused(s, &src, bare))
 		return;
-	sasl_charge(s, src, bare);
+	sasl_charge(s, &src, bare);
 	rc = sasl_plain_check(s, bare, pass, pass_len);
 	if (rc == NT_OK)
 		sasl_succeeded(s, bare, NULL);
@@ -425,7 +445,7 @@ static void sasl_plain(struct c2s *s, const char *msg, size_t n)
 static void sasl_scram_first(struct c2s *s, size_t mech, const char *msg, size_t n)
 {
 	char user[JID_PART_MAX + 1], bare[STORE_BARE_MAX], out[SCRAM_MSG_MAX];
-	char src[SASL_SRC_MAX];
+	struct sasl_src src;
 	enum scram_hash h = mechs[mech].hash;
 	struct account *a = NULL;
 	struct scram_creds *c;
@@ -445,10 +465,10 @@ static void sasl_scram_first(struct c2s *s, size_t mech, const char *msg, size_t
 		sasl_send_failure(s, rc == NT_EAUTH ? "not-authorized" : "malformed-request");
 		return;
 	}
-	sasl_source(s, src);
-	if (sasl_refused(s, src, bare))
+	sasl_source(s, &src);
+	if (sasl_refused(s, &src, bare))
 		return;
-	sasl_charge(s, src, bare);
+	sasl_charge(s, &src, bare);
 	if ((a = malloc(sizeof(*a))) == NULL ||
 	    sasl_creds(s, bare, h, a, &c, &known) != NT_OK ||
 	    scram_server_first(s->scram, c, out, sizeof(out)) != NT_OK) {
@@ -502,7 +522,8 @@ static void sasl_start(struct c2s *s, size_t mech, const char *msg, size_t n)
 static void sasl_auth(struct c2s *s, mxml_node_t *el)
 {
 	size_t m = sasl_mech_by_name(s, mxmlElementGetAttr(el, "mechanism"));
-	char msg[SCRAM_MSG_MAX + 1], src[SASL_SRC_MAX];
+	char msg[SCRAM_MSG_MAX + 1];
+	struct sasl_src src;
 	size_t n;
 
 	if (m == SASL_NMECHS) {
@@ -511,8 +532,8 @@ static void sasl_auth(struct c2s *s, mxml_node_t *el)
 	}
 	log_debug(C2S_LOG " sasl %s", s->id, mechs[m].name);
 	/* An address already over its limits is refused before anything is parsed. */
-	sasl_source(s, src);
-	if (sasl_refused(s, src, NULL))
+	sasl_source(s, &src);
+	if (sasl_refused(s, &src, NULL))
 		return;
 	if (sasl_payload(el, msg, sizeof(msg), &n) != NT_OK) {
 		sasl_send_failure(s, "incorrect-encoding");
