@@ -1,2 +1,2 @@
 unit-tests += drivers
-unit-drivers-srcs := $(core-srcs) net/timers.c net/epoll.c $(drivers-srcs)
+unit-drivers-srcs := $(core-srcs) net/timers.c net/epoll.c $(drivers-srcs) tests/unit/stubs/tmpdir.c

@@ -1,2 +1,2 @@
 unit-tests += store
-unit-store-srcs := $(store-srcs) $(core-srcs)
+unit-store-srcs := $(store-srcs) $(core-srcs) tests/unit/stubs/tmpdir.c

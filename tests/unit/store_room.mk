@@ -1,2 +1,2 @@
 unit-tests += store_room
-unit-store_room-srcs := $(store-srcs) $(core-srcs)
+unit-store_room-srcs := $(store-srcs) $(core-srcs) tests/unit/stubs/tmpdir.c

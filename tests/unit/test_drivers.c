@@ -11,7 +11,6 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include "drivers/led.h"
 #include "drivers/watchdog.h"
 #include "net/net.h"
+#include "tests/unit/stubs/tmpdir.h"
 
 #define PATH_MAX_T 512
 #define WD_DEV "/dev/watchdog"
@@ -96,22 +96,14 @@ static off_t file_size(const struct fx *f, const char *rel)
 	return sb.st_size;
 }
 
-static int rm_one(const char *p, const struct stat *sb, int type, struct FTW *ftw)
-{
-	(void)sb;
-	(void)type;
-	(void)ftw;
-	return remove(p);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
-	strcpy(f->root, "/tmp/natter-drivers-XXXXXX");
-	if (mkdtemp(f->root) == NULL || (f->loop = net_loop_new(4)) == NULL) {
+	if (tmpdir_make(f->root, sizeof(f->root), "drivers") != 0 ||
+	    (f->loop = net_loop_new(4)) == NULL) {
 		free(f);
 		return -1;
 	}
@@ -124,7 +116,7 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	net_loop_free(f->loop);
-	(void)nftw(f->root, rm_one, 16, FTW_DEPTH | FTW_PHYS);	/* best effort */
+	(void)tmpdir_remove(f->root);		/* best effort */
 	free(f);
 	return 0;
 }

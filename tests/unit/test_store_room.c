@@ -6,12 +6,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/err.h"
 #include "store/store_int.h"
+#include "tests/unit/stubs/tmpdir.h"
 
 #define VALUE_LEN 8000			/* an offline message of about this size */
 #define MANY 2000			/* bound of every fill loop: more than 16 MiB */
@@ -22,21 +22,12 @@ struct fx {
 	char value[VALUE_LEN];
 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	strcpy(f->dir, "/tmp/natter-room-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(tmpdir_make(f->dir, sizeof(f->dir), "room"), 0);
 	memset(f->value, 'm', sizeof(f->value));
 	*state = f;
 	return 0;
@@ -47,7 +38,7 @@ static int fx_teardown(void **state)
 	struct fx *f = *state;
 
 	store_close(f->st);
-	nftw(f->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	(void)tmpdir_remove(f->dir);		/* best effort */
 	free(f);
 	return 0;
 }
