@@ -26,68 +26,10 @@
 #include "core/log.h"
 #include "tls/tls.h"
 #include "tls/tls_int.h"
-#include "tests/unit/stubs/tmpdir.h"
+#include "tests/unit/stubs/certfix.h"
 
 #define DOMAIN   "chat.example.test"
 #define FILE_MAX 8192
-
-struct fix {
-	char dir[64];
-	char path[256];			/* scratch for fpath() */
-};
-
-static const char *fpath(struct fix *f, const char *rel)
-{
-	snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, rel);
-	return f->path;
-}
-
-static size_t read_file(const char *path, char *out, size_t cap)
-{
-	FILE *fp = fopen(path, "rb");
-	size_t n;
-
-	assert_non_null(fp);
-	n = fread(out, 1, cap, fp);
-	fclose(fp);
-	return n;
-}
-
-static void write_file(const char *path, const char *p, size_t n)
-{
-	FILE *fp = fopen(path, "wb");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(p, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
-}
-
-static void parse_cert(struct fix *f, const char *rel, mbedtls_x509_crt *crt)
-{
-	mbedtls_x509_crt_init(crt);
-	assert_int_equal(mbedtls_x509_crt_parse_file(crt, fpath(f, rel)), 0);
-}
-
-static int setup(void **state)
-{
-	struct fix *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (tmpdir_make(f->dir, sizeof(f->dir), "cert") != 0)
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fix *f = *state;
-	int rc = tmpdir_remove(f->dir);
-
-	free(f);
-	return rc;
-}
 
 /* Today's shape (test_tls.c's check_new_cert() checks every field of a first start's). */
 static void check_new_shape(const mbedtls_x509_crt *crt)
@@ -298,7 +240,7 @@ static void uploaded_certs_are_never_remade(void **state)
 	rng_free(&r);
 }
 
-#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, certfix_setup, certfix_teardown)
 
 int main(void)
 {
