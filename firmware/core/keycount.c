@@ -137,29 +137,33 @@ long keycount_add(struct keycount *kc, const char *key, long delta, uint64_t now
 	return e->count;
 }
 
-long keycount_get(struct keycount *kc, const char *key, uint64_t now_ms)
+/* Where key's live entry hangs, or NULL when it has none (an expired one goes now). */
+static struct kc_entry **kc_live(struct keycount *kc, const char *key, uint64_t now_ms)
 {
 	struct kc_entry **pp = kc_find(kc, key);
 
 	if (*pp == NULL)
-		return 0;
+		return NULL;
 	if (kc_expired(kc, *pp, now_ms)) {
 		kc_unlink(kc, pp);
-		return 0;
+		return NULL;
 	}
-	return (*pp)->count;
+	return pp;
+}
+
+long keycount_get(struct keycount *kc, const char *key, uint64_t now_ms)
+{
+	struct kc_entry **pp = kc_live(kc, key, now_ms);
+
+	return pp != NULL ? (*pp)->count : 0;
 }
 
 long keycount_add_untouched(struct keycount *kc, const char *key, long delta, uint64_t now_ms)
 {
-	struct kc_entry **pp = kc_find(kc, key);
+	struct kc_entry **pp = kc_live(kc, key, now_ms);
 
-	if (*pp == NULL)
+	if (pp == NULL)
 		return 0;
-	if (kc_expired(kc, *pp, now_ms)) {
-		kc_unlink(kc, pp);
-		return 0;
-	}
 	(*pp)->count += delta;
 	if ((*pp)->count <= 0) {
 		kc_unlink(kc, pp);
