@@ -1,5 +1,5 @@
 core-srcs  := firmware/core/err.c firmware/core/log.c firmware/core/buf.c \
-              firmware/core/keycount.c firmware/core/settings.c
+              firmware/core/keycount.c firmware/core/settings.c firmware/core/addrkey.c
 xml-srcs   := firmware/xml/framer.c firmware/xml/xml.c
 jid-srcs   := firmware/xmpp/jid.c
 scram-srcs := firmware/xmpp/scram.c firmware/core/base64.c
