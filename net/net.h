@@ -44,6 +44,13 @@ void net_set_before_sleep(struct net_loop *l, net_loop_fn *fn, void *arg);
 void net_loop_again(struct net_loop *l);
 /* Connections open now. */
 unsigned net_conn_count(const struct net_loop *l);
+/* A budget for the output queued for every connection together (0: none, the default).
+ * Checked at the end of each turn, after before_sleep: while the connections that are not
+ * closing hold more than bytes, the one with the longest queue (the slowest reader) is told
+ * through its on_over_budget callback, which must close it (else the loop aborts it). */
+void net_set_output_budget(struct net_loop *l, size_t bytes);
+/* Bytes queued for every connection together. */
+size_t net_outq_total(const struct net_loop *l);
 
 /* Listens on addr ("127.0.0.1", "::1", ...; NULL for every IPv4 and IPv6 address) and port.
  * fn is called for each accepted connection, which then belongs to its caller. */
@@ -54,6 +61,9 @@ int  net_listen(struct net_loop *l, const char *addr, uint16_t port, net_accept_
  * the connection returns. */
 void net_conn_set_handlers(struct net_conn *c, net_conn_fn *on_read, net_conn_fn *on_close,
                            void *arg);
+/* fn (called with the handlers' arg) ends c when the output budget is passed and c has the
+ * longest queue; see net_set_output_budget(). Without one, such a connection is aborted. */
+void net_conn_set_on_over_budget(struct net_conn *c, net_conn_fn *fn);
 /* Reads up to n bytes: the count, NT_EAGAIN (nothing now), NT_ECLOSED (peer closed) or
  * NT_EIO. */
 ssize_t net_read(struct net_conn *c, void *p, size_t n);

@@ -73,7 +73,9 @@ struct net_conn {
 	struct net_conn *reap_next;	/* on loop->reap once dead */
 	unsigned long id;
 	struct buf out;			/* queued for the peer; max CONFIG_NT_OUTBUF_MAX */
+	size_t counted;			/* out.len as last added to loop->outq */
 	net_conn_fn *on_read, *on_close;
+	net_conn_fn *on_over_budget;	/* told it is the slowest reader; NULL: aborted */
 	void *arg;
 	struct net_timer *linger;	/* the closing deadline, while one runs */
 	const struct net_transport *tp;
@@ -121,6 +123,8 @@ struct net_loop {
 	size_t nsigs;
 	struct net_fd_watch *fdw_dead;	/* unwatched, freed after the turn */
 	uint64_t full_logged;		/* when "max_conns reached" was last logged */
+	size_t outq;			/* bytes queued for every connection together */
+	size_t out_budget;		/* past this the slowest reader goes; 0: no budget */
 	int stop;
 	int hurry;			/* the next turn must not sleep */
 };

@@ -44,6 +44,8 @@ static void conn_kill(struct net_conn *c);
 static void conn_output_changed(struct net_conn *c);
 static void conn_linger_expired(struct net_loop *l, void *arg);
 static unsigned conns_reap(struct net_loop *l);
+static void conn_account(struct net_conn *c);
+static void budget_enforce(struct net_loop *l);
 
 /* The clock ------------------------------------------------------------------------------- */
 
@@ -384,6 +386,47 @@ unsigned net_conn_count(const struct net_loop *l)
 	return l->nconns;
 }
 
+void net_set_output_budget(struct net_loop *l, size_t bytes)
+{
+	l->out_budget = bytes;
+}
+
+size_t net_outq_total(const struct net_loop *l)
+{
+	return l->outq;
+}
+
+/* Ends the slowest readers while the live connections' queues pass the budget. Closing ones
+ * are not counted: they are gone within NET_LINGER_MS, and ending others would not free
+ * their bytes sooner. Their queues cannot be cut short either: TLS records are numbered. */
+static void budget_enforce(struct net_loop *l)
+{
+	if (l->out_budget == 0 || l->outq <= l->out_budget)
+		return;
+	for (;;) {
+		struct net_conn *worst = NULL;
+		size_t live = 0;
+
+		for (struct net_conn *c = l->conns; c != NULL; c = c->next) {
+			if (c->closing)
+				continue;
+			live += c->out.len;
+			if (worst == NULL || c->out.len > worst->out.len)
+				worst = c;
+		}
+		if (live <= l->out_budget || worst == NULL || worst->out.len == 0)
+			return;
+		log_info("net %lu %s: %zu bytes queued for it, %zu for all, past the output budget "
+			 "of %zu: ending the slowest reader", worst->id, worst->peer,
+			 worst->out.len, live, l->out_budget);
+		if (worst->on_over_budget != NULL)
+			worst->on_over_budget(worst, worst->arg);
+		if (!worst->closing)
+			net_abort(worst);
+		l->hurry = 1;	/* its owner may have queued work for others (presence) */
+	}
+}
+
 /* How long the poller may sleep: until the next timer, at most timeout_ms (-1: no limit),
  * not at all while dead connections wait to be reaped. */
 static int turn_wait_ms(struct net_loop *l, int timeout_ms)
@@ -423,6 +466,7 @@ int net_loop_once(struct net_loop *l, int timeout_ms)
 	l->hurry = 0;
 	if (l->before_sleep != NULL)
 		l->before_sleep(l, l->before_sleep_arg);
+	budget_enforce(l);		/* after before_sleep: it flushes the turn's output */
 	/* on_close may have left work for before_sleep (a commit): run it again soon. */
 	if (conns_reap(l) > 0)
 		l->hurry = 1;
@@ -500,6 +544,7 @@ static unsigned conns_reap(struct net_loop *l)
 		if (c->on_close != NULL)
 			c->on_close(c, c->arg);
 		buf_free(&c->out);
+		conn_account(c);
 		free(c);
 		n++;
 	}
@@ -511,13 +556,23 @@ void net__conn_gone(struct net_conn *c)
 	if (c->dead)
 		return;
 	buf_free(&c->out);
+	conn_account(c);
 	conn_kill(c);
+}
+
+/* Keeps loop->outq the sum of every queue (modular arithmetic: the difference may be
+ * "negative"). */
+static void conn_account(struct net_conn *c)
+{
+	c->loop->outq += c->out.len - c->counted;
+	c->counted = c->out.len;
 }
 
 /* After the queue grew or shrank: shrink an empty buffer, finish a close, apply
  * backpressure, and tell the backend what to watch. */
 static void conn_output_changed(struct net_conn *c)
 {
+	conn_account(c);
 	if (c->out.len == 0) {
 		buf_shrink(&c->out);
 		if (c->closing)
@@ -553,6 +608,11 @@ void net_conn_set_handlers(struct net_conn *c, net_conn_fn *on_read, net_conn_fn
 	c->on_close = on_close;
 	c->arg = arg;
 	c->tp->update(c);
+}
+
+void net_conn_set_on_over_budget(struct net_conn *c, net_conn_fn *fn)
+{
+	c->on_over_budget = fn;
 }
 
 ssize_t net_read(struct net_conn *c, void *p, size_t n)

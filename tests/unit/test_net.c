@@ -448,6 +448,61 @@ static void drop_past_cap(void **state)
 	close(fd);
 }
 
+static struct net_conn *over_budget_seen;
+static int over_budget_calls;
+
+static void over_budget_close(struct net_conn *c, void *arg)
+{
+	(void)arg;
+	over_budget_seen = c;
+	over_budget_calls++;
+	net_close(c);
+}
+
+/* Past the output budget the longest queue goes (its owner is told), and only as many as it
+ * takes; a connection whose owner set no callback is aborted. The loop's total follows every
+ * queue. */
+static void output_budget(void **state)
+{
+	struct srv s;
+	size_t w0, w1, q0, q1;
+	int fd0, fd1;
+
+	(void)state;
+	srv_start(&s, 16, "127.0.0.1", AF_INET);
+	s.sndbuf = SMALL_BUF;
+	fd0 = srv_client(&s, AF_INET, SMALL_BUF);
+	fd1 = srv_client(&s, AF_INET, SMALL_BUF);
+	net_conn_set_on_over_budget(s.c[0], over_budget_close);
+	assert_int_equal(stuff(&s, 0, 6 * CHUNK, &w0), NT_OK);
+	assert_int_equal(stuff(&s, 1, 3 * CHUNK, &w1), NT_OK);
+	q0 = net_outq(s.c[0]);
+	q1 = net_outq(s.c[1]);
+	assert_true(q0 > q1 && q1 > 0);
+	assert_int_equal(net_outq_total(s.l), q0 + q1);
+	net_set_output_budget(s.l, q0 + q1);	/* at the budget: nobody goes */
+	assert_int_equal(net_loop_once(s.l, 0), NT_OK);
+	assert_int_equal(over_budget_calls, 0);
+	assert_false(net_is_closing(s.c[0]) || net_is_closing(s.c[1]));
+	net_set_output_budget(s.l, net_outq_total(s.l) - 1);	/* one byte past: the slowest */
+	assert_int_equal(net_loop_once(s.l, 0), NT_OK);
+	assert_int_equal(over_budget_calls, 1);
+	assert_ptr_equal(over_budget_seen, s.c[0]);
+	assert_true(net_is_closing(s.c[0]));
+	assert_false(net_is_closing(s.c[1]));
+	net_set_output_budget(s.l, 1);		/* c1 has no callback: aborted */
+	assert_int_equal(net_loop_once(s.l, 0), NT_OK);
+	assert_int_equal(s.closes[1], 1);
+	assert_int_equal(over_budget_calls, 1);
+	net_abort(s.c[0]);
+	assert_int_equal(net_loop_once(s.l, 0), NT_OK);
+	assert_int_equal(net_conn_count(s.l), 0);
+	assert_int_equal(net_outq_total(s.l), 0);
+	net_loop_free(s.l);
+	close(fd0);
+	close(fd1);
+}
+
 static void close_flushes(void **state)
 {
 	static uint8_t b[CHUNK];
@@ -713,6 +768,7 @@ int main(void)
 		cmocka_unit_test(big_write_slow_reader),
 		cmocka_unit_test(backpressure),
 		cmocka_unit_test(drop_past_cap),
+		cmocka_unit_test(output_budget),
 		cmocka_unit_test(close_flushes),
 		cmocka_unit_test(close_gives_up_after_linger),
 		cmocka_unit_test(on_close_exactly_once),
