@@ -4,11 +4,13 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include "core/addrkey.h"
 #include "core/board.h"
 #include "core/err.h"
 #include "core/kconfig.h"
@@ -28,6 +30,7 @@
 #define TICK_MS 250			/* timeouts and the account poll run this often */
 #define SHUTDOWN_MS 2000		/* longest wait for streams to flush on exit */
 #define CONNS_PER_IP_KEYS 65536
+#define REFUSAL_LOG_KEYS 4096
 
 struct store_txn *natterd_txn(struct natterd *d)
 {
@@ -158,8 +161,26 @@ static void natterd_setup_hint(struct natterd *d, struct store_txn *t)
 #define NET_DEFAULTS { NULL, "tap", "", "", "", "" }
 #endif
 
-/* One network option: the command line's, else the store's setting (checked), else the
- * build's default. A bad setting is logged and passed over: the box must still start. */
+/* The store's value of setting def, checked, in v (SETTING_VALUE_MAX bytes): v, or NULL when
+ * it is unset or bad. A bad one is logged and passed over: the box must still start. */
+static const char *natterd_setting(struct store_txn *t, const struct setting_def *def, char *v)
+{
+	char why[SETTING_WHY_MAX];
+	const char *bad;
+	size_t len;
+
+	if (t == NULL || store_setting_get(t, def->name, v, SETTING_VALUE_MAX - 1, &len) != NT_OK)
+		return NULL;
+	v[len] = '\0';
+	bad = strlen(v) != len ? "text" : settings_check(def, v, why);
+	if (bad != NULL) {
+		log_err("natterd: setting %s is not %s; using the build's default", def->name, bad);
+		return NULL;
+	}
+	return v;
+}
+
+/* One network option: the command line's, else the store's setting, else the build's. */
 static const char *natterd_net_value(struct natterd *d, struct store_txn *t, int i,
                                      const char *given, const char *dflt)
 {
@@ -167,22 +188,53 @@ static const char *natterd_net_value(struct natterd *d, struct store_txn *t, int
 		"net.stack", "net.lwip.driver", "net.lwip.if", "net.lwip.ip4", "net.lwip.gw4",
 		"net.lwip.ip6",
 	};
-	const struct setting_def *def = settings_find(names[i]);
-	char *v = d->netset[i];
-	const char *why;
-	size_t len;
+	const char *v;
 
 	if (given != NULL)
 		return given;
-	if (t == NULL || store_setting_get(t, names[i], v, SETTING_VALUE_MAX - 1, &len) != NT_OK)
-		return dflt;
-	v[len] = '\0';
-	if (strlen(v) != len || (why = def->check(v)) != NULL) {
-		log_err("natterd: setting %s is not %s; using '%s'", names[i],
-		        strlen(v) != len ? "text" : why, dflt);
-		return dflt;
+	v = natterd_setting(t, settings_find(names[i]), d->netset[i]);
+	return v != NULL ? v : dflt;
+}
+
+/* The numeric limits: each setting's value, else its Kconfig default (settings.c). */
+static void natterd_limits(struct natterd *d, struct store_txn *t)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+		{ "limit.max_conns", offsetof(struct natterd_limits, max_conns) },
+		{ "limit.preauth_per_addr", offsetof(struct natterd_limits, preauth_per_addr) },
+		{ "limit.preauth_max", offsetof(struct natterd_limits, preauth_max) },
+		{ "limit.authed_per_addr", offsetof(struct natterd_limits, authed_per_addr) },
+		{ "limit.web_conns", offsetof(struct natterd_limits, web_conns) },
+		{ "limit.web_per_addr", offsetof(struct natterd_limits, web_per_addr) },
+		{ "limit.sessions_per_account",
+		  offsetof(struct natterd_limits, sessions_per_account) },
+		{ "limit.output_budget_kb", offsetof(struct natterd_limits, output_budget_kb) },
+	};
+	struct natterd_limits *lim = &d->lim;
+	char v[SETTING_VALUE_MAX];
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct setting_def *def = settings_find(fields[i].name);
+		long n = def->dflt;
+
+		if (natterd_setting(t, def, v) != NULL)
+			(void)settings_number(def, v, &n);	/* checked: cannot fail */
+		*(long *)((char *)lim + fields[i].off) = n;
 	}
-	return v;
+	/* Client connections leave the web page its slots, and at least a few for themselves. */
+	if (lim->web_conns > lim->max_conns - 8) {
+		log_err("natterd: limit.web_conns %ld leaves too little of limit.max_conns %ld; "
+			"using %ld", lim->web_conns, lim->max_conns, lim->max_conns / 4);
+		lim->web_conns = lim->max_conns / 4;
+	}
+	log_info("natterd: limits: %ld connections (%ld kept for the web page, %ld per address "
+		 "there), %ld not logged in (%ld per address), %ld logged in per address, %ld "
+		 "sessions per account, %ld KiB of output queued", lim->max_conns, lim->web_conns,
+		 lim->web_per_addr, lim->preauth_max, lim->preauth_per_addr,
+		 lim->authed_per_addr, lim->sessions_per_account, lim->output_budget_kb);
 }
 
 static void natterd_net_settings(struct natterd *d)
@@ -261,15 +313,19 @@ int natterd_init(struct natterd *d, const struct natterd_opts *opt)
 		return NT_ESTORE;
 	(void)store_accounts_generation(t, &d->accounts_gen);
 	natterd_setup_hint(d, t);
+	natterd_limits(d, t);
 	(void)natterd_commit(d);
 	if ((rc = tls_ctx_new(&d->tls, opt->datadir, d->domain)) != NT_OK)
 		return rc;
 	d->users = users_new();
-	d->conns_per_ip = keycount_new(CONNS_PER_IP_KEYS, 0);
-	d->loop = net_loop_new(CONFIG_NT_MAX_CONNS);
-	if (d->users == NULL || d->conns_per_ip == NULL || d->loop == NULL ||
-	    sasl_limits_new(d) != NT_OK)
+	d->preauth_per_addr = keycount_new(CONNS_PER_IP_KEYS, 0);
+	d->authed_per_addr = keycount_new(CONNS_PER_IP_KEYS, 0);
+	d->refusals = addrkey_log_new(REFUSAL_LOG_KEYS);
+	d->loop = net_loop_new((unsigned)d->lim.max_conns);
+	if (d->users == NULL || d->preauth_per_addr == NULL || d->authed_per_addr == NULL ||
+	    d->refusals == NULL || d->loop == NULL || sasl_limits_new(d) != NT_OK)
 		return NT_ENOMEM;
+	net_set_output_budget(d->loop, (size_t)d->lim.output_budget_kb * 1024);
 	natterd_net_settings(d);
 	if (d->opt.use_lwip && (rc = net_lwip_start(d->loop, &d->opt.lwip)) != NT_OK)
 		return rc;
@@ -314,7 +370,9 @@ void natterd_fini(struct natterd *d)
 	web_stop(d);
 	users_free(d->users);
 	sasl_limits_free(d);
-	keycount_free(d->conns_per_ip);
+	keycount_free(d->preauth_per_addr);
+	keycount_free(d->authed_per_addr);
+	keycount_free(d->refusals);
 	tls_ctx_free(d->tls);
 	store_close(d->store);
 	memset(d->secret, 0, sizeof(d->secret));

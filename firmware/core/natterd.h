@@ -40,6 +40,18 @@ struct natterd_opts {
 	int verbose;
 };
 
+/* The limits of issue 10, read at start (natterctl set limit.*; Kconfig defaults). */
+struct natterd_limits {
+	long max_conns;			/* every connection (the loop's cap) */
+	long preauth_per_addr;		/* client connections not logged in, per address key */
+	long preauth_max;		/* ... from all addresses */
+	long authed_per_addr;		/* logged-in client connections per address key */
+	long web_conns;			/* the web page's; client connections leave them free */
+	long web_per_addr;
+	long sessions_per_account;	/* bound resources of one account */
+	long output_budget_kb;		/* queued output of every connection together */
+};
+
 struct natterd {
 	struct natterd_opts opt;
 	char domain[JID_PART_MAX + 1];	/* prepared */
@@ -48,6 +60,7 @@ struct natterd {
 	struct store_txn *wtxn;		/* this turn's write transaction, or NULL */
 	struct tls_ctx *tls;
 	struct xml_limits xml_lim;
+	struct natterd_limits lim;
 	struct c2s *sessions;		/* every client stream, newest first */
 	struct c2s *flushq;		/* sessions with output queued this turn */
 	struct c2s *offlineq;		/* sessions still receiving their stored messages */
@@ -56,7 +69,10 @@ struct natterd {
 	struct keycount *authlimit;	/* failed logins per account (sasl.c) */
 	struct keycount *authlimit_src;	/* per address (IPv6: /64) */
 	struct keycount *authlimit_all;	/* the box's total, one key */
-	struct keycount *conns_per_ip;
+	struct keycount *preauth_per_addr;	/* client connections not logged in, by addrkey */
+	struct keycount *authed_per_addr;	/* logged-in client connections, by addrkey */
+	struct keycount *refusals;	/* refusals logged this period, by kind and source */
+	unsigned npreauth;		/* client connections not logged in */
 	struct board *board;		/* LED, watchdog, reset button */
 	struct web *web;		/* the web page */
 	uint64_t accounts_gen;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mbedtls/platform_util.h>
+#include "core/addrkey.h"
 #include "core/err.h"
 #include "core/kconfig.h"
 #include "core/keycount.h"
@@ -20,8 +21,6 @@
 #include "web/web_int.h"
 
 #define WEB_READ_CHUNK 4096
-#define WEB_CONNS_MAX 256		/* browsers open about six each; the box has few admins */
-#define WEB_CONNS_PER_IP 32		/* so that one address cannot take all of them */
 #define WEB_SETUP_FAIL_KEYS 1024
 
 static void web_on_read(struct net_conn *c, void *arg);
@@ -41,23 +40,33 @@ static const char web_html_headers[] =
 	"Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; "
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n";
 
+/* An HTTPS connection gets its TLS state with its first bytes (web_on_read), so one that only
+ * holds a socket costs little. */
 static void web_accept(struct natterd *d, struct net_conn *c, int https)
 {
 	const char *ip = net_peer_addr(c);
 	struct web *w = d->web;
 	struct web_conn *wc;
+	char key[ADDRKEY_MAX];
+	long before;
 
-	if (d->stopping || w->nconns >= WEB_CONNS_MAX ||
-	    keycount_get(w->conns_per_ip, ip, net_now_ms(d->loop)) >= WEB_CONNS_PER_IP) {
-		if (!d->stopping)
-			log_info("web: refusing %s: too many connections", ip);
+	if (d->stopping) {
 		net_abort(c);
 		return;
 	}
-	if ((wc = calloc(1, sizeof(*wc))) == NULL ||
-	    (https && (wc->tls = tls_conn_new(d->tls, c, "http/1.1")) == NULL)) {
+	addrkey_from(ip, key);
+	if ((long)w->nconns >= d->lim.web_conns ||
+	    keycount_get(w->conns_per_ip, key, net_now_ms(d->loop)) >= d->lim.web_per_addr) {
+		if (addrkey_log_due(d->refusals, "web", key, net_now_ms(d->loop), &before))
+			log_info("web: refusing %s: too many connections (%u open; "
+				 "limit.web_conns %ld, limit.web_per_addr %ld); %ld refused in "
+				 "the 10 s before", key, w->nconns, d->lim.web_conns,
+				 d->lim.web_per_addr, before);
+		net_abort(c);
+		return;
+	}
+	if ((wc = calloc(1, sizeof(*wc))) == NULL) {
 		log_err("web: out of memory accepting %s", ip);
-		free(wc);
 		net_abort(c);
 		return;
 	}
@@ -65,14 +74,16 @@ static void web_accept(struct natterd *d, struct net_conn *c, int https)
 	wc->conn = c;
 	wc->id = net_conn_id(c);
 	wc->since_ms = net_now_ms(d->loop);
+	wc->https = https;
 	wc->handshake_done = !https;
+	memcpy(wc->addr, key, sizeof(wc->addr));
 	buf_init(&wc->in, CONFIG_NT_HTTP_HEAD_MAX + CONFIG_NT_HTTP_BODY_MAX);
 	wc->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = wc;
 	w->conns = wc;
 	w->nconns++;
-	keycount_add(w->conns_per_ip, ip, 1, wc->since_ms);
+	keycount_add(w->conns_per_ip, key, 1, wc->since_ms);
 	net_conn_set_handlers(c, web_on_read, web_on_close, wc);
 	log_debug(WEB_LOG " %s connection from %s", wc->id, https ? "HTTPS" : "HTTP", ip);
 }
@@ -93,7 +104,8 @@ static void web_on_close(struct net_conn *c, void *arg)
 	struct web *w = wc->w;
 	struct natterd *d = w->d;
 
-	keycount_add(w->conns_per_ip, net_peer_addr(c), -1, net_now_ms(d->loop));
+	(void)c;
+	keycount_add(w->conns_per_ip, wc->addr, -1, net_now_ms(d->loop));
 	if (wc->prev != NULL)
 		wc->prev->next = wc->next;
 	else
@@ -343,7 +355,7 @@ static void web_redirect(struct web_conn *wc, const struct http_req *r)
 
 static void web_route(struct web_conn *wc, const struct http_req *r, const char *body)
 {
-	if (wc->tls == NULL) {
+	if (!wc->https) {
 		web_redirect(wc, r);
 	} else if (http_str_eq(r->path, "/") || http_str_eq(r->path, "/setup")) {
 		if (r->method == HTTP_GET || r->method == HTTP_HEAD)
@@ -411,6 +423,13 @@ static void web_on_read(struct net_conn *c, void *arg)
 
 	while (!wc->closing) {
 		if (!wc->handshake_done) {
+			if (wc->tls == NULL && (wc->tls = tls_conn_new(wc->w->d->tls, c,
+								      "http/1.1")) == NULL) {
+				log_err(WEB_LOG " out of memory for TLS", wc->id);
+				wc->closing = 1;
+				net_abort(c);
+				return;
+			}
 			if ((rc = tls_handshake(wc->tls)) == NT_EAGAIN)
 				return;
 			if (rc != NT_OK) {
@@ -464,7 +483,7 @@ int web_start(struct natterd *d)
 	if (w == NULL || (w->setup_fails = keycount_new(WEB_SETUP_FAIL_KEYS,
 			CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)) == NULL ||
 	    (w->setup_fails_all = keycount_new(1, CONFIG_NT_LOGIN_FAIL_WINDOW_S * 1000ull)) ==
-	    NULL || (w->conns_per_ip = keycount_new(WEB_CONNS_MAX, 0)) == NULL) {
+	    NULL || (w->conns_per_ip = keycount_new((unsigned)d->lim.web_conns, 0)) == NULL) {
 		if (w != NULL) {
 			keycount_free(w->setup_fails);
 			keycount_free(w->setup_fails_all);

@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include "core/addrkey.h"
 #include "core/buf.h"
 #include "web/http.h"
 
@@ -29,12 +30,14 @@ struct web {
 struct web_conn {
 	struct web *w;
 	struct net_conn *conn;
-	struct tls_conn *tls;		/* NULL on the plain HTTP port */
+	struct tls_conn *tls;		/* made with the first bytes on the HTTPS port */
 	struct buf in;			/* bytes of requests not answered yet */
 	unsigned long id;
 	uint64_t since_ms;		/* accepted, or the last request was answered */
+	unsigned https : 1;		/* arrived on the HTTPS port */
 	unsigned handshake_done : 1;
 	unsigned closing : 1;		/* the answer went out with "Connection: close" */
+	char addr[ADDRKEY_MAX];		/* the peer's key for the per-address limit */
 	struct web_conn *next, *prev;
 };
 

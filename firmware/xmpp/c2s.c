@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include "core/addrkey.h"
 #include "core/kconfig.h"
 #include "core/err.h"
 #include "core/keycount.h"
@@ -26,27 +27,71 @@ static void c2s_on_read(struct net_conn *c, void *arg);
 static void c2s_on_close(struct net_conn *c, void *arg);
 static void c2s_feed(struct c2s *s, const uint8_t *p, size_t n);
 static void c2s_end(struct c2s *s);
+static void c2s_on_over_budget(struct net_conn *c, void *arg);
 
+/* Logs a refusal of kind what from source once per period (addrkey_log_due). */
+static void c2s_refusal_log(struct natterd *d, const char *what, const char *source,
+                            const char *fmt, long n, const char *setting)
+{
+	long before;
+
+	if (!addrkey_log_due(d->refusals, what, source, net_now_ms(d->loop), &before))
+		return;
+	if (before > 0)
+		log_info("c2s: refusing %s: %ld %s (%s); %ld refused in the 10 s before", source, n,
+			 fmt, setting, before);
+	else
+		log_info("c2s: refusing %s: %ld %s (%s)", source, n, fmt, setting);
+}
+
+/* 1 when a new client connection from the address key may have a pre-authentication slot:
+ * client connections leave the web page its slots, and those not logged in are capped in
+ * all and per address. 0 (logged once per period) when not. */
+static int c2s_admit(struct natterd *d, const char *key)
+{
+	const struct natterd_limits *lim = &d->lim;
+
+	if ((long)d->nsessions >= lim->max_conns - lim->web_conns) {
+		c2s_refusal_log(d, "c2s-full", key, "client connections open, the rest kept for "
+				"the web page", (long)d->nsessions,
+				"limit.max_conns - limit.web_conns");
+		return 0;
+	}
+	if ((long)d->npreauth >= lim->preauth_max) {
+		c2s_refusal_log(d, "preauth-max", "*", "connections not logged in from all "
+				"addresses", (long)d->npreauth, "limit.preauth_max");
+		return 0;
+	}
+	if (keycount_get(d->preauth_per_addr, key, net_now_ms(d->loop)) >= lim->preauth_per_addr) {
+		c2s_refusal_log(d, "preauth", key, "connections from it not logged in",
+				lim->preauth_per_addr, "limit.preauth_per_addr");
+		return 0;
+	}
+	return 1;
+}
+
+/* A direct-TLS connection gets its TLS state with its first bytes (c2s_on_read): one that
+ * only holds a socket costs the loop's and this struct's few hundred bytes. */
 static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls)
 {
 	const char *ip = net_peer_addr(c);
+	char key[ADDRKEY_MAX];
 	struct c2s *s;
 
 	if (d->stopping) {
 		net_abort(c);		/* shutting down: no new streams */
 		return NULL;
 	}
-	if (keycount_get(d->conns_per_ip, ip, net_now_ms(d->loop)) >= CONFIG_NT_CONNS_PER_IP) {
-		log_info("c2s: refusing %s: too many connections from it", ip);
+	addrkey_from(ip, key);
+	if (!c2s_admit(d, key)) {
 		net_abort(c);
 		return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->fr = xml_framer_new(&d->xml_lim)) == NULL)
 		goto fail;
-	if (direct_tls && (s->tls = tls_conn_new(d->tls, c, "xmpp-client")) == NULL)
-		goto fail;
 	s->d = d;
 	s->conn = c;
+	memcpy(s->addr, key, sizeof(s->addr));
 	buf_init(&s->out, CONFIG_NT_OUTBUF_MAX);
 	s->id = net_conn_id(c);
 	s->state = direct_tls ? C2S_TLS_HANDSHAKE : C2S_WAIT_HEADER;
@@ -56,8 +101,11 @@ static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls
 		d->sessions->prev = s;
 	d->sessions = s;
 	d->nsessions++;
-	keycount_add(d->conns_per_ip, ip, 1, s->started_ms);
+	d->npreauth++;
+	s->preauth = 1;
+	keycount_add(d->preauth_per_addr, key, 1, net_now_ms(d->loop));
 	net_conn_set_handlers(c, c2s_on_read, c2s_on_close, s);
+	net_conn_set_on_over_budget(c, c2s_on_over_budget);
 	log_debug(C2S_LOG " connection from %s%s", s->id, ip, direct_tls ? " (direct TLS)" : "");
 	return s;
 fail:
@@ -67,6 +115,37 @@ fail:
 	free(s);
 	net_abort(c);
 	return NULL;
+}
+
+/* SASL succeeded: the connection leaves the pre-authentication count for the logged-in one,
+ * unless its address has too many logged-in connections already. */
+static void c2s_authenticated(struct c2s *s)
+{
+	struct natterd *d = s->d;
+	uint64_t now = net_now_ms(d->loop);
+
+	keycount_add(d->preauth_per_addr, s->addr, -1, now);
+	d->npreauth--;
+	s->preauth = 0;
+	if (keycount_get(d->authed_per_addr, s->addr, now) >= d->lim.authed_per_addr) {
+		c2s_refusal_log(d, "authed", s->addr, "logged-in connections from it",
+				d->lim.authed_per_addr, "limit.authed_per_addr");
+		s->restart_pending = 0;
+		c2s_stream_error(s, "policy-violation",
+				 "too many logged-in connections from your address");
+		return;
+	}
+	keycount_add(d->authed_per_addr, s->addr, 1, now);
+	s->authed_counted = 1;
+}
+
+/* The loop's output budget is passed and this connection has the longest queue. */
+static void c2s_on_over_budget(struct net_conn *c, void *arg)
+{
+	struct c2s *s = arg;
+
+	(void)c;
+	c2s_stream_error(s, "resource-constraint", "too slow to read");
 }
 
 void c2s_accept_starttls(struct net_conn *c, void *arg)
@@ -86,6 +165,10 @@ static int c2s_flush(struct c2s *s)
 
 	if (s->out.len == 0)
 		return NT_OK;
+	if (s->state == C2S_TLS_HANDSHAKE) {	/* a timeout's goodbye: no TLS to carry it yet */
+		buf_consume(&s->out, s->out.len);
+		return NT_OK;
+	}
 	if (s->tls != NULL)
 		rc = tls_write(s->tls, buf_data(&s->out), s->out.len);
 	else
@@ -253,11 +336,17 @@ static void c2s_on_close(struct net_conn *c, void *arg)
 	struct c2s *s = arg;
 	struct natterd *d = s->d;
 
+	(void)c;
 	if (s->state != C2S_CLOSED) {
 		log_debug(C2S_LOG " connection lost", s->id);
 		c2s_end(s);
 	}
-	keycount_add(d->conns_per_ip, net_peer_addr(c), -1, net_now_ms(d->loop));
+	if (s->preauth) {
+		keycount_add(d->preauth_per_addr, s->addr, -1, net_now_ms(d->loop));
+		d->npreauth--;
+	} else if (s->authed_counted) {
+		keycount_add(d->authed_per_addr, s->addr, -1, net_now_ms(d->loop));
+	}
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -289,6 +378,13 @@ static void c2s_on_read(struct net_conn *c, void *arg)
 
 	while (s->state != C2S_CLOSED) {
 		if (s->state == C2S_TLS_HANDSHAKE) {
+			if (s->tls == NULL &&
+			    (s->tls = tls_conn_new(s->d->tls, c, "xmpp-client")) == NULL) {
+				log_err(C2S_LOG " out of memory for TLS", s->id);
+				s->state = C2S_CLOSED;
+				net_abort(c);
+				return;
+			}
 			if ((rc = tls_handshake(s->tls)) == NT_EAGAIN)
 				return;
 			if (rc != NT_OK) {
@@ -388,7 +484,7 @@ static void c2s_plain_element(struct c2s *s, const char *ns, const char *name)
 }
 
 static void c2s_iq_reply_error(struct c2s *s, mxml_node_t *iq, const char *type,
-			       const char *cond)
+			       const char *cond, const char *text)
 {
 	const char *id = mxmlElementGetAttr(iq, "id");
 	mxml_node_t *r = xml_elem(NULL, "iq", NULL), *e;
@@ -399,6 +495,8 @@ static void c2s_iq_reply_error(struct c2s *s, mxml_node_t *iq, const char *type,
 	e = xml_elem(r, "error", NULL);
 	mxmlElementSetAttr(e, "type", type);
 	xml_elem(e, cond, NS_STANZAS);
+	if (text != NULL)
+		xml_add_text(xml_elem(e, "text", NS_STANZAS), text);
 	(void)c2s_send_tree(s, r);
 	mxmlDelete(r);
 }
@@ -421,30 +519,57 @@ static int c2s_make_resource(struct c2s *s, mxml_node_t *bind, char *res, size_t
 	return NT_OK;
 }
 
+/* 1 when binding s->full would pass the account's session limit (a resource bound again
+ * replaces its old session, so it adds none). Logged once per account and period. */
+static int c2s_account_full(struct c2s *s)
+{
+	struct natterd *d = s->d;
+	struct user *u = users_get(d->users, s->bare);
+	long n = 0;
+
+	if (u == NULL || router_find(d, s->full) != NULL)
+		return 0;
+	for (struct c2s *x = u->sessions; x != NULL; x = x->unext)
+		n++;
+	if (n < d->lim.sessions_per_account)
+		return 0;
+	c2s_refusal_log(d, "sessions", s->bare, "sessions open; refusing another", n,
+			"limit.sessions_per_account");
+	return 1;
+}
+
 static void c2s_bind(struct c2s *s, mxml_node_t *iq, mxml_node_t *bind)
 {
-	char res[JID_PART_MAX + 1];
+	char res[JID_PART_MAX + 1], text[128];
 	const char *type = mxmlElementGetAttr(iq, "type"), *id = mxmlElementGetAttr(iq, "id");
 	size_t blen = strlen(s->bare);
 	mxml_node_t *r, *b;
 
 	if (type == NULL || strcmp(type, "set") != 0 || id == NULL) {
-		c2s_iq_reply_error(s, iq, "modify", "bad-request");
+		c2s_iq_reply_error(s, iq, "modify", "bad-request", NULL);
 		return;
 	}
 	if (c2s_make_resource(s, bind, res, sizeof(res)) != NT_OK) {
-		c2s_iq_reply_error(s, iq, "modify", "bad-request");
+		c2s_iq_reply_error(s, iq, "modify", "bad-request", NULL);
 		return;
 	}
 	if ((s->full = malloc(blen + strlen(res) + 2)) == NULL) {
-		c2s_iq_reply_error(s, iq, "wait", "resource-constraint");
+		c2s_iq_reply_error(s, iq, "wait", "resource-constraint", NULL);
 		return;
 	}
 	sprintf(s->full, "%s/%s", s->bare, res);
+	if (c2s_account_full(s)) {
+		free(s->full);
+		s->full = NULL;
+		snprintf(text, sizeof(text), "this account already has %ld sessions open; close "
+			 "one to sign in here", s->d->lim.sessions_per_account);
+		c2s_iq_reply_error(s, iq, "wait", "resource-constraint", text);
+		return;
+	}
 	if (router_bind(s->d, s) != NT_OK) {
 		free(s->full);
 		s->full = NULL;
-		c2s_iq_reply_error(s, iq, "wait", "resource-constraint");
+		c2s_iq_reply_error(s, iq, "wait", "resource-constraint", NULL);
 		return;
 	}
 	s->state = C2S_BOUND;
@@ -471,7 +596,7 @@ static void c2s_unbound_element(struct c2s *s, mxml_node_t *el, const char *ns,
 	if ((child = xml_child(el, "bind", NS_BIND)) != NULL)
 		c2s_bind(s, el, child);
 	else
-		c2s_iq_reply_error(s, el, "cancel", "not-allowed");
+		c2s_iq_reply_error(s, el, "cancel", "not-allowed", NULL);
 }
 
 static void c2s_on_element(struct c2s *s, const struct xml_event *ev)
@@ -485,9 +610,11 @@ static void c2s_on_element(struct c2s *s, const struct xml_event *ev)
 		return;
 	}
 	if (!s->authed) {
-		if (strcmp(ev->ns, NS_SASL) == 0)
+		if (strcmp(ev->ns, NS_SASL) == 0) {
 			sasl_handle(s, ev->node, ev->name);
-		else
+			if (s->authed)
+				c2s_authenticated(s);
+		} else
 			c2s_stream_error(s, "not-authorized", NULL);
 		return;
 	}
@@ -529,7 +656,7 @@ static void c2s_feed(struct c2s *s, const uint8_t *p, size_t n)
 			break;
 		}
 		mxmlDelete(ev.node);
-		if (s->restart_pending) {	/* SASL success: a new stream begins */
+		if (s->restart_pending && s->state != C2S_CLOSED) {	/* SASL success: restart */
 			s->restart_pending = 0;
 			xml_framer_reset(s->fr);
 			s->header_sent = 0;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <mxml.h>
+#include "core/addrkey.h"
 #include "core/buf.h"
 #include "xmpp/scram.h"
 
@@ -42,6 +43,8 @@ struct c2s {
 	unsigned available : 1;		/* sent available presence */
 	unsigned initial_presence : 1;	/* offline messages were offered */
 	unsigned restart_pending : 1;	/* reset the framer after the current element */
+	unsigned preauth : 1;		/* counted as not logged in (natterd's npreauth) */
+	unsigned authed_counted : 1;	/* counted as logged in from addr */
 	int priority;
 	unsigned long id;
 	uint64_t started_ms, last_rx_ms;
@@ -62,6 +65,7 @@ struct c2s {
 	struct c2s *next, *prev;	/* natterd's list */
 	struct c2s *unext;		/* the user's resources */
 	struct net_timer *delay_timer;
+	char addr[ADDRKEY_MAX];		/* the peer's key for per-address limits */
 	int sasl_mech;			/* mechanism waiting for its initial response */
 	uint8_t cred_tag[C2S_CRED_TAG_LEN];	/* credcheck.h: the credentials it logged in */
 	unsigned cred_tagged : 1;		/* with, once cred_tag is set */

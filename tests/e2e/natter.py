@@ -11,6 +11,7 @@ Every wait here is bounded by a timeout.
 """
 import asyncio
 import base64
+import http.client
 import os
 import pwd
 import re
@@ -681,3 +682,29 @@ def parse(text):
 	"""Parse one stanza's text (as read by RawConn) into an Element, jabber:client default."""
 	wrapped = (f"<w xmlns='jabber:client' xmlns:stream='{NS_STREAMS}'>{text}</w>")
 	return list(ET.fromstring(wrapped))[0]
+
+
+# small helpers -------------------------------------------------------------------------------
+
+def wait_for(cond, what, timeout=None):
+	"""Poll cond() until it is true; AssertionError naming what after timeout seconds."""
+	deadline = time.monotonic() + (timeout or TIMEOUT)
+	while not cond():
+		if time.monotonic() > deadline:
+			raise AssertionError(f"not in time: {what}")
+		time.sleep(0.05)
+
+
+def web_get(d, path="/"):
+	"""GET path on the box's HTTPS page (any certificate); the status."""
+	ctx = ssl.create_default_context()
+	ctx.check_hostname = False
+	ctx.verify_mode = ssl.CERT_NONE
+	conn = http.client.HTTPSConnection(HOST, d.https_port, timeout=TIMEOUT, context=ctx)
+	try:
+		conn.request("GET", path)
+		resp = conn.getresponse()
+		resp.read()
+		return resp.status
+	finally:
+		conn.close()

@@ -710,7 +710,7 @@ def test_many_dropped_connections(daemon_factory, xmpp):
 	assert_serving(d, xmpp)
 
 
-WEB_CONNS_PER_IP = 32		# WEB_CONNS_PER_IP in firmware/web/web.c
+WEB_CONNS_PER_IP = 32		# CONFIG_NT_WEB_CONNS_PER_ADDR (natterctl: limit.web_per_addr)
 
 
 def test_connections_per_address_are_limited(daemon_factory, xmpp):

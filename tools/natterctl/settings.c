@@ -43,7 +43,7 @@ int ctl_settings(struct ctl *c)
 {
 	const struct setting_def *defs;
 	struct store_txn *t;
-	char v[SETTING_VALUE_MAX];
+	char v[SETTING_VALUE_MAX], dflt[32];
 	size_t n;
 	int rc;
 
@@ -57,7 +57,11 @@ int ctl_settings(struct ctl *c)
 			store_abort(t);
 			return ctl_fail("cannot read the settings");
 		}
-		printf("%-16s %-20s %s\n", defs[i].name, got ? v : "(default)", defs[i].help);
+		if (defs[i].check == NULL)	/* a number: the build's default is worth showing */
+			snprintf(dflt, sizeof(dflt), "(default %ld)", defs[i].dflt);
+		else
+			snprintf(dflt, sizeof(dflt), "(default)");
+		printf("%-16s %-20s %s\n", defs[i].name, got ? v : dflt, defs[i].help);
 	}
 	store_abort(t);
 	return fflush(stdout) == 0 ? 0 : ctl_fail("cannot write the list");
@@ -88,6 +92,7 @@ int ctl_set(struct ctl *c)
 {
 	const struct setting_def *def;
 	const char *why, *v = c->args[1];
+	char whybuf[SETTING_WHY_MAX];
 	struct store_txn *t;
 	int rc;
 
@@ -96,7 +101,7 @@ int ctl_set(struct ctl *c)
 	if (strlen(v) >= SETTING_VALUE_MAX)
 		return ctl_fail("a value for %s has at most %d bytes", def->name,
 				SETTING_VALUE_MAX - 1);
-	if ((why = def->check(v)) != NULL)
+	if ((why = settings_check(def, v, whybuf)) != NULL)
 		return ctl_fail("%s must be %s, not '%.*s'", def->name, why, CTL_QUOTE_MAX, v);
 	if ((rc = ctl_open(c, 1)) != 0 || (rc = ctl_begin(c, 1, &t)) != 0)
 		return rc;
