@@ -44,10 +44,10 @@ static void c2s_refusal_log(struct natterd *d, const char *what, const char *sou
 		log_info("c2s: refusing %s: %ld %s (%s)", source, n, fmt, setting);
 }
 
-/* 1 when a new client connection from the address key may have a pre-authentication slot:
- * client connections leave the web page its slots, and those not logged in are capped in
- * all and per address. 0 (logged once per period) when not. */
-static int c2s_admit(struct natterd *d, const char *key)
+/* NULL when a new client connection from the address key may have a pre-authentication
+ * slot: client connections leave the web page its slots, and those not logged in are capped
+ * in all and per address. Else the stream error to refuse it with (logged once per period). */
+static const char *c2s_admit(struct natterd *d, const char *key)
 {
 	const struct natterd_limits *lim = &d->lim;
 
@@ -55,26 +55,50 @@ static int c2s_admit(struct natterd *d, const char *key)
 		c2s_refusal_log(d, "c2s-full", key, "client connections open, the rest kept for "
 				"the web page", (long)d->nsessions,
 				"limit.max_conns - limit.web_conns");
-		return 0;
+		return "<resource-constraint xmlns='" NS_STREAMS "'/><text xmlns='" NS_STREAMS
+		       "'>the server is full; try again later</text>";
 	}
 	if ((long)d->npreauth >= lim->preauth_max) {
-		c2s_refusal_log(d, "preauth-max", "*", "connections not logged in from all "
-				"addresses", (long)d->npreauth, "limit.preauth_max");
-		return 0;
+		c2s_refusal_log(d, "preauth-max", "new connections", "connections not logged in "
+				"from all addresses", (long)d->npreauth, "limit.preauth_max");
+		return "<resource-constraint xmlns='" NS_STREAMS "'/><text xmlns='" NS_STREAMS
+		       "'>too many connections are logging in; try again later</text>";
 	}
 	if (keycount_get(d->preauth_per_addr, key, net_now_ms(d->loop)) >= lim->preauth_per_addr) {
 		c2s_refusal_log(d, "preauth", key, "connections from it not logged in",
 				lim->preauth_per_addr, "limit.preauth_per_addr");
-		return 0;
+		return "<policy-violation xmlns='" NS_STREAMS "'/><text xmlns='" NS_STREAMS
+		       "'>too many connections from your address are logging in</text>";
 	}
-	return 1;
+	return NULL;
+}
+
+/* Refuses a connection before any state is made for it. A STARTTLS-port client gets the
+ * stream error to show (RFC 6120 4.9.1.1: a header and the error at once); a direct-TLS one
+ * only the close, as nothing can be said before a TLS handshake. */
+static void c2s_refuse(struct natterd *d, struct net_conn *c, int direct_tls, const char *err)
+{
+	char b[768];
+	int n;
+
+	if (direct_tls) {
+		net_abort(c);
+		return;
+	}
+	n = snprintf(b, sizeof(b), "<?xml version='1.0'?><stream:stream xmlns='" NS_CLIENT
+		     "' xmlns:stream='" XMLNS_STREAM "' from='%s' version='1.0'><stream:error>%s"
+		     "</stream:error></stream:stream>", d->domain, err);
+	if (n > 0 && (size_t)n < sizeof(b) && net_write(c, b, (size_t)n) == NT_OK)
+		net_close(c);	/* once written; net_write() dropped c otherwise */
+	else if (!net_is_closing(c))
+		net_abort(c);
 }
 
 /* A direct-TLS connection gets its TLS state with its first bytes (c2s_on_read): one that
  * only holds a socket costs the loop's and this struct's few hundred bytes. */
 static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls)
 {
-	const char *ip = net_peer_addr(c);
+	const char *ip = net_peer_addr(c), *err;
 	char key[ADDRKEY_MAX];
 	struct c2s *s;
 
@@ -83,8 +107,8 @@ static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls
 		return NULL;
 	}
 	addrkey_from(ip, key);
-	if (!c2s_admit(d, key)) {
-		net_abort(c);
+	if ((err = c2s_admit(d, key)) != NULL) {
+		c2s_refuse(d, c, direct_tls, err);
 		return NULL;
 	}
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->fr = xml_framer_new(&d->xml_lim)) == NULL)

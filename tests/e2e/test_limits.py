@@ -42,16 +42,20 @@ def open_preauth(d, source, port=None):
 	return raw
 
 
-def assert_refused(d, source, port=None):
-	"""A connection from source is closed at once, before any stream header comes back."""
+def assert_refused(d, source, port=None, condition=None):
+	"""A connection from source is closed at once, unserved; on the STARTTLS port with the
+	stream error condition (when given) first."""
 	raw = RawConn(port or d.c2s_port, source=source)
 	try:
 		try:
 			raw.send(natter.stream_header())
 		except OSError:
-			return
-		got = raw.read_until_closed()
-		assert "<stream:stream" not in got, f"{source} was served: {got!r}"
+			pass
+		raw.read_until_closed()
+		got = raw.seen.decode(errors="replace")
+		assert "<stream:features" not in got, f"{source} was served: {got!r}"
+		if condition:
+			assert stream_error_condition(got) == condition, got
 	finally:
 		raw.close()
 
@@ -71,7 +75,7 @@ def test_preauth_connections_per_address(daemon_factory, xmpp):
 	held = [open_preauth(d, "127.0.0.2") for _ in range(PREAUTH_PER_ADDR)]
 	try:
 		for _ in range(5):	# logged once (twice should a 10 s period end between)
-			assert_refused(d, "127.0.0.2")
+			assert_refused(d, "127.0.0.2", condition="policy-violation")
 		wait_log(d, "c2s: refusing 127.0.0.2")
 		assert d.log().count("c2s: refusing 127.0.0.2") <= 2, d.log()[-3000:]
 		other = open_preauth(d, "127.0.0.3")
@@ -105,7 +109,7 @@ def test_preauth_global_cap(daemon_factory, xmpp):
 	held = [open_preauth(d, f"127.0.1.{i}") for i in range(1, 9)]
 	try:
 		for i in range(9, 14):
-			assert_refused(d, f"127.0.1.{i}")
+			assert_refused(d, f"127.0.1.{i}", condition="resource-constraint")
 		wait_log(d, "connections not logged in")
 		assert d.log().count("connections not logged in") <= 2, d.log()[-3000:]
 		xmpp.run(chat(alice, bob, "while full"))
@@ -158,7 +162,9 @@ def test_ipv6_counts_per_address(daemon_factory):
 			raw.read_until(natter.FEATURES_END)
 		raw = RawConn(d.c2s_port, host="::1")
 		raw.send(natter.stream_header())
-		assert "<stream:stream" not in raw.read_until_closed()
+		got = raw.read_until_closed()
+		assert stream_error_condition(got) == "policy-violation", got
+		assert "<stream:features" not in got, got
 		wait_log(d, "c2s: refusing ::/64")
 	finally:
 		for raw in held:
