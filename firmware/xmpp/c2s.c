@@ -587,7 +587,10 @@ static void c2s_bind(struct c2s *s, mxml_node_t *iq, mxml_node_t *bind)
 		s->full = NULL;
 		snprintf(text, sizeof(text), "this account already has %ld sessions open; close "
 			 "one to sign in here", s->d->lim.sessions_per_account);
+		/* The bind error of RFC 6120 7.6.2.1 for clients that show it, then a stream
+		 * error for those that only show why the stream ended (slixmpp, for one). */
 		c2s_iq_reply_error(s, iq, "wait", "resource-constraint", text);
+		c2s_stream_error(s, "policy-violation", text);
 		return;
 	}
 	if (router_bind(s->d, s) != NT_OK) {

@@ -179,8 +179,9 @@ def login_raw(d, user, resource):
 
 def test_sessions_per_account(daemon_factory, xmpp):
 	"""The (limit.sessions_per_account + 1)-th resource of one account is refused at bind
-	with resource-constraint (RFC 6120 7.6.2.1); a resource bound again replaces its old
-	session as before, and other accounts are unaffected."""
+	with resource-constraint (RFC 6120 7.6.2.1), then the stream ends with policy-violation;
+	a resource bound again replaces its old session as before, and other accounts are
+	unaffected."""
 	d = start_with(daemon_factory, sessions_per_account=3)
 	held = [login_raw(d, "alice", f"r{i}") for i in range(3)]
 	try:
@@ -197,12 +198,42 @@ def test_sessions_per_account(daemon_factory, xmpp):
 		assert "type='error'" in got.replace('"', "'"), got
 		assert "<resource-constraint" in got, got
 		assert "3 sessions" in got, got
+		# And the stream ends, for clients that show only why a stream ended.
+		rest = raw.read_until_closed()
+		assert stream_error_condition(rest) == "policy-violation", rest
 		wait_log(d, "sessions open; refusing another")
 		# The same resource again is a replacement, not a further session.
 		held.append(login_raw(d, "alice", "r0"))
 		bob = xmpp.run(xmpp.login("bob"))
 		carol = xmpp.run(xmpp.login("carol"))
 		xmpp.run(chat(bob, carol, "unaffected"))
+	finally:
+		for raw in held:
+			raw.close()
+
+
+def test_logged_in_connections_per_address(daemon_factory, xmpp):
+	"""An address holds at most limit.authed_per_addr logged-in connections: one more login
+	from it is ended with policy-violation after SASL; another address logs in."""
+	d = start_with(daemon_factory, authed_per_addr=2)
+	held = []
+	try:
+		for user in ("alice", "bob"):
+			raw = RawConn(d.c2s_port, cafile=d.cert, source="127.0.0.2")
+			held.append(raw)
+			raw.login(user, USERS[user], "r", presence=False)
+		raw = RawConn(d.c2s_port, cafile=d.cert, source="127.0.0.2")
+		held.append(raw)
+		raw.open_stream()
+		raw.starttls()
+		raw.open_stream()
+		raw.auth_plain("carol", USERS["carol"])
+		raw.read_until_closed()
+		seen = raw.seen.decode(errors="replace")
+		assert stream_error_condition(seen) == "policy-violation", seen[-1000:]
+		assert "too many logged-in connections" in seen, seen[-1000:]
+		carol = xmpp.run(xmpp.login("carol"))
+		assert carol.boundjid.bare == jid("carol")
 	finally:
 		for raw in held:
 			raw.close()
