@@ -557,7 +557,7 @@ static int c2s_account_full(struct c2s *s)
 		n++;
 	if (n < d->lim.sessions_per_account)
 		return 0;
-	c2s_refusal_log(d, "sessions", s->bare, "sessions open; refusing another", n,
+	c2s_refusal_log(d, "sessions", s->bare, "sessions open", n,
 			"limit.sessions_per_account");
 	return 1;
 }

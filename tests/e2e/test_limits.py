@@ -201,7 +201,7 @@ def test_sessions_per_account(daemon_factory, xmpp):
 		# And the stream ends, for clients that show only why a stream ended.
 		rest = raw.read_until_closed()
 		assert stream_error_condition(rest) == "policy-violation", rest
-		wait_log(d, "sessions open; refusing another")
+		wait_log(d, "c2s: refusing alice@localhost: 3 sessions open")
 		# The same resource again is a replacement, not a further session.
 		held.append(login_raw(d, "alice", "r0"))
 		bob = xmpp.run(xmpp.login("bob"))
