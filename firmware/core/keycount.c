@@ -1,5 +1,3 @@
-#include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/hash.h"
@@ -178,20 +176,4 @@ void keycount_del(struct keycount *kc, const char *key)
 
 	if (*pp != NULL)
 		kc_unlink(kc, pp);
-}
-
-void keycount_addr_key(char out[KEYCOUNT_ADDR_MAX], const char *addr)
-{
-	struct in6_addr a6;
-	char text[INET6_ADDRSTRLEN];
-
-	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, &a6) == 1 &&
-	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memset(a6.s6_addr + 8, 0, 8);
-		if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) != NULL) {
-			snprintf(out, KEYCOUNT_ADDR_MAX, "%s/64", text);
-			return;
-		}
-	}
-	snprintf(out, KEYCOUNT_ADDR_MAX, "%s", addr);
 }

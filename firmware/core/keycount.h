@@ -12,9 +12,6 @@
 
 struct keycount;
 
-/* Room for keycount_addr_key()'s result: an IPv6 address, "/64" and the NUL. */
-#define KEYCOUNT_ADDR_MAX 52
-
 struct keycount *keycount_new(unsigned max_keys, uint64_t window_ms);
 void keycount_free(struct keycount *kc);		/* NULL-safe */
 /* Adds delta (may be negative) to key's count and returns the new count (never below 0). */
@@ -28,10 +25,6 @@ void keycount_keep(struct keycount *kc, long count);
  * An unknown or expired key is left alone (0). For counting what should not prolong a
  * penalty, e.g. refused attempts. */
 long keycount_add_untouched(struct keycount *kc, const char *key, long delta, uint64_t now_ms);
-/* The key a peer address is counted by: IPv4 (and IPv4-mapped IPv6) as it is, other IPv6
- * addresses by their /64 ("2001:db8:1:2::/64"), since one host on an IPv6 network can use
- * any address of its /64. Text that is no IPv6 address is copied (truncated to fit). */
-void keycount_addr_key(char out[KEYCOUNT_ADDR_MAX], const char *addr);
 /* Forgets key. */
 void keycount_del(struct keycount *kc, const char *key);
 #endif

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <mbedtls/platform_util.h>
+#include "core/addrkey.h"
 #include "core/base64.h"
 #include "core/err.h"
 #include "core/kconfig.h"
@@ -43,7 +44,7 @@
 #define SASL_DELAY_BASE_MS 500
 #define SASL_DELAY_MAX_MS 8000
 #define SASL_B64_MAX (SCRAM_MSG_MAX * 4 / 3 + 8)
-#define SASL_SRC_MAX KEYCOUNT_ADDR_MAX
+#define SASL_SRC_MAX 64			/* a numeric address as net_peer_addr() gives it */
 #define SASL_BOX_KEY "box"			/* the one key of d->authlimit_all */
 #define SASL_LOG_KEY "log "			/* + source: its refusal was logged */
 #define SASL_KEEP 2			/* counts the failure tables never evict (keycount.h) */
@@ -178,21 +179,22 @@ static void sasl_send_failure(struct c2s *s, const char *cond)
 	sasl_send_failure_text(s, cond, NULL);
 }
 
-/* Where a login comes from: its address, and for IPv6 its /64 too (keycount_addr_key),
- * whose addresses a guesser can take in turn. Each address has CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT
+/* Where a login comes from: its address, and for IPv6 its /64 too (addrkey_from), whose
+ * addresses a guesser can take in turn. Each address has CONFIG_NT_LOGIN_FAIL_SOURCE_LIMIT
  * failures; a /64 together has CONFIG_NT_LOGIN_FAIL_NET_LIMIT, so that one misconfigured
  * client that keeps retrying an old password does not shut out a whole office on IPv6. */
 struct sasl_src {
 	char addr[SASL_SRC_MAX];
-	char net[SASL_SRC_MAX];
+	char net[ADDRKEY_MAX];
 	int v6;				/* net is a /64, not addr again */
 };
 
 static void sasl_source(struct c2s *s, struct sasl_src *src)
 {
-	snprintf(src->addr, sizeof(src->addr), "%s", net_peer_addr(s->conn));
-	keycount_addr_key(src->net, src->addr);
-	src->v6 = strcmp(src->net, src->addr) != 0;
+	addrkey_from(net_peer_addr(s->conn), src->net);
+	src->v6 = strchr(src->net, '/') != NULL;
+	/* IPv4, also when mapped into IPv6, counts by its key: one address either way. */
+	snprintf(src->addr, sizeof(src->addr), "%s", src->v6 ? net_peer_addr(s->conn) : src->net);
 }
 
 /* Whether a login from src (for bare, when known) must be refused before any work: see the

@@ -53,6 +53,14 @@ class Factory:
 		d.start()
 		return d
 
+	def with_limits(self, daemon_kw=None, **limits):
+		"""A natterd whose data dir has these limit.* settings (name_with_underscores=N)."""
+		dd = self.datadir()
+		dd.mkdir(parents=True)
+		for name, value in limits.items():
+			natter.natterctl(dd, "set", "limit." + name, str(value))
+		return self(datadir=dd, **(daemon_kw or {}))
+
 	def restart(self, old, **kw):
 		"""A new natterd on old's data dir (old must be stopped or killed)."""
 		assert not old.running()

@@ -24,15 +24,6 @@ LIMITS = {			# setting: (a good value, bad values)
 }
 
 
-def start_with(daemon_factory, daemon_kw=None, **settings):
-	"""A natterd whose data dir has these limit.* settings (name_with_underscores=value)."""
-	dd = daemon_factory.datadir()
-	dd.mkdir(parents=True)
-	for name, value in settings.items():
-		natterctl(dd, "set", "limit." + name, str(value))
-	return daemon_factory(datadir=dd, **(daemon_kw or {}))
-
-
 def open_preauth(d, source, port=None):
 	"""A connection from source that opened its stream and got the features, then idles
 	before STARTTLS: it holds a pre-authentication slot."""
@@ -67,6 +58,7 @@ async def chat(a, b, tag):
 	await a.next_body(f"b->a {tag}")
 
 
+@natter.other_sources
 def test_preauth_connections_per_address(daemon_factory, xmpp):
 	"""One address holds at most PREAUTH_PER_ADDR connections that have not logged in; the
 	next is closed at once and the refusal is logged once, not once per attempt; another
@@ -100,10 +92,11 @@ def _served(d, source):
 		return False
 
 
+@natter.other_sources
 def test_preauth_global_cap(daemon_factory, xmpp):
 	"""Past limit.preauth_max connections that have not logged in, from any addresses, new
 	ones are refused; users already logged in keep chatting and the web page answers."""
-	d = start_with(daemon_factory, preauth_max=8)
+	d = daemon_factory.with_limits(preauth_max=8)
 	alice = xmpp.run(xmpp.login("alice"))
 	bob = xmpp.run(xmpp.login("bob"))
 	held = [open_preauth(d, f"127.0.1.{i}") for i in range(1, 9)]
@@ -122,10 +115,11 @@ def test_preauth_global_cap(daemon_factory, xmpp):
 	xmpp.run(chat(alice, carol, "after"))
 
 
+@natter.other_sources
 def test_c2s_leaves_the_web_page_its_slots(daemon_factory, xmpp):
 	"""With limit.max_conns nearly taken by client connections, the web page still answers:
 	its limit.web_conns slots are kept for it."""
-	d = start_with(daemon_factory, max_conns=16, web_conns=4, preauth_per_addr=100)
+	d = daemon_factory.with_limits(max_conns=16, web_conns=4, preauth_per_addr=100)
 	held = []
 	try:
 		while True:
@@ -142,6 +136,7 @@ def test_c2s_leaves_the_web_page_its_slots(daemon_factory, xmpp):
 			raw.close()
 
 
+@natter.other_sources
 def test_ipv6_counts_per_address(daemon_factory):
 	"""IPv6 peers are counted too (per /64: the unit test checks the keys; loopback has one
 	IPv6 address, ::1)."""
@@ -154,7 +149,7 @@ def test_ipv6_counts_per_address(daemon_factory):
 	if natter.NET != "epoll":
 		pytest.skip("the lwIP run listens on one address")
 	# Without --listen natterd listens on every address, ::1 too.
-	d = start_with(daemon_factory, preauth_per_addr=2, daemon_kw={"lwip_args": False})
+	d = daemon_factory.with_limits(preauth_per_addr=2, daemon_kw={"lwip_args": False})
 	held = [RawConn(d.c2s_port, host="::1") for _ in range(2)]
 	try:
 		for raw in held:
@@ -182,7 +177,7 @@ def test_sessions_per_account(daemon_factory, xmpp):
 	with resource-constraint (RFC 6120 7.6.2.1), then the stream ends with policy-violation;
 	a resource bound again replaces its old session as before, and other accounts are
 	unaffected."""
-	d = start_with(daemon_factory, sessions_per_account=3)
+	d = daemon_factory.with_limits(sessions_per_account=3)
 	held = [login_raw(d, "alice", f"r{i}") for i in range(3)]
 	try:
 		raw = RawConn(d.c2s_port, cafile=d.cert)
@@ -212,10 +207,11 @@ def test_sessions_per_account(daemon_factory, xmpp):
 			raw.close()
 
 
+@natter.other_sources
 def test_logged_in_connections_per_address(daemon_factory, xmpp):
 	"""An address holds at most limit.authed_per_addr logged-in connections: one more login
 	from it is ended with policy-violation after SASL; another address logs in."""
-	d = start_with(daemon_factory, authed_per_addr=2)
+	d = daemon_factory.with_limits(authed_per_addr=2)
 	held = []
 	try:
 		for user in ("alice", "bob"):
@@ -243,7 +239,7 @@ def test_output_budget_ends_the_slowest_reader(daemon_factory, xmpp):
 	"""With limit.output_budget_kb small, a client that stops reading while another floods it
 	is ended with resource-constraint "too slow to read"; the sender and a third user keep
 	chatting."""
-	d = start_with(daemon_factory, output_budget_kb=256)
+	d = daemon_factory.with_limits(output_budget_kb=256)
 	alice = xmpp.run(xmpp.login("alice"))
 	carol = xmpp.run(xmpp.login("carol"))
 	slow = RawConn(d.c2s_port, cafile=d.cert, rcvbuf=4096)

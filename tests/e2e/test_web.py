@@ -604,6 +604,7 @@ def test_wrong_codes_are_rate_limited(daemon_factory):
 	assert_form(get_page(d))		# the page itself is still shown
 
 
+@natter.other_sources
 def test_wrong_codes_are_limited_globally(daemon_factory):
 	"""Guessing from many addresses is capped too: past the global limit every address,
 	even one that never guessed, waits."""

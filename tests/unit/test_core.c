@@ -163,29 +163,6 @@ static void keycount_add_untouched_keeps_the_window(void **state)
 	keycount_free(kc);
 }
 
-static void expect_addr_key(const char *addr, const char *want)
-{
-	char key[KEYCOUNT_ADDR_MAX];
-
-	keycount_addr_key(key, addr);
-	assert_string_equal(key, want);
-}
-
-/* One IPv6 host can use its whole /64: all of it is one key. */
-static void keycount_addr_key_groups_ipv6_by_64(void **state)
-{
-	(void)state;
-	expect_addr_key("192.0.2.7", "192.0.2.7");
-	expect_addr_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64");
-	expect_addr_key("2001:db8:1:2::1", "2001:db8:1:2::/64");
-	expect_addr_key("2001:db8:1:3::1", "2001:db8:1:3::/64");
-	expect_addr_key("::1", "::/64");
-	expect_addr_key("fe80::1:2:3:4", "fe80::/64");
-	expect_addr_key("::ffff:192.0.2.7", "::ffff:192.0.2.7");	/* one IPv4 host */
-	expect_addr_key("fe80::1%eth0", "fe80::1%eth0");		/* not parsed: as it is */
-	expect_addr_key("", "");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,7 +175,6 @@ int main(void)
 		cmocka_unit_test(keycount_keeps_counted_keys_from_flushing),
 		cmocka_unit_test(keycount_full_of_kept_keys_counts_no_new_one),
 		cmocka_unit_test(keycount_add_untouched_keeps_the_window),
-		cmocka_unit_test(keycount_addr_key_groups_ipv6_by_64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
