@@ -1,20 +1,6 @@
 /*
- * accounts table: one record per local user. Passwords are never stored, only SCRAM keys.
- *
- * key:   the bare JID "local@domain" as jid_parse prepared it, without a NUL
- *        (1..bare_max bytes, no NUL byte).
- * value: version      1 byte, STORE_ACCOUNT_VERSION (1)
- *        flags        4 bytes big-endian
- *        created      8 bytes big-endian, unix seconds
- *        then twice, SCRAM-SHA-1 first and SCRAM-SHA-256 second:
- *          iterations   4 bytes big-endian, not 0
- *          salt_len     1 byte, 1..SCRAM_SALT_MAX, then salt_len bytes of salt
- *          key_len      1 byte, the hash's output size (20, 32),
- *                       then key_len bytes StoredKey and key_len bytes ServerKey
- *        and nothing after that.
- *
- * meta "accounts_gen": 8 bytes big-endian, one more after every put and delete, so natterd
- * notices what natterctl changed.
+ * accounts table: its records and the accounts generation. accounts.h documents the key and
+ * value encodings.
  */
 #include <string.h>
 #include "core/err.h"

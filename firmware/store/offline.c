@@ -1,13 +1,6 @@
 /*
- * offline table: messages kept for users who were not online, delivered at their next login.
- *
- * key:   the bare JID (1..bare_max bytes, no NUL byte), one '\0' byte, then an 8-byte
- *        big-endian sequence number. '\0' sorts below every byte a JID may hold, so one
- *        user's messages form one range, in push order, that never mixes with another
- *        user's ("a@b" and "a@b.c" have distinct prefixes "a@b\0" and "a@b.c\0").
- * value: the stanza's XML, as given (1 or more bytes, no terminator).
- *
- * A new message gets the user's last sequence number + 1, or 0 when the user has none.
+ * offline table: messages kept for users who were not online. offline.h documents the key
+ * and value encodings.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,5 @@
 /*
- * settings table: run-time settings, edited through the web page and natterctl.
- *
- * key:   the setting's name as text, without a NUL (1..key_max bytes).
- * value: the setting's bytes as given (may be empty); the module owning a setting decides
- *        their meaning and validates them when it reads them.
+ * settings table: run-time settings. settings.h documents the key and value encodings.
  */
 #include <string.h>
 #include "core/err.h"

@@ -5,10 +5,12 @@
  * dir itself), named databases per table. Only store/ includes lmdb.h. Several processes
  * (natterd, natterctl) may open it at once. A write transaction is one writer at a time.
  * Values read are copied out; nothing returned points into LMDB.
+ *
+ * This header is the environment and transaction API; each table has its own header
+ * (accounts.h, offline.h, settings.h).
  */
 #include <stddef.h>
 #include <stdint.h>
-#include "xmpp/scram.h"
 
 #define STORE_SCHEMA_VERSION 1
 #define STORE_BARE_MAX 2048		/* "local@domain" prepared, with NUL */
@@ -47,47 +49,6 @@ int  store_commit(struct store_txn *t);
 /* Aborts and frees t. NULL-safe. */
 void store_abort(struct store_txn *t);
 
-/* accounts: key = bare JID "local@domain"; value = version byte, flags, created time,
- * then the SHA-1 and SHA-256 credentials (iterations, salt, stored key, server key). */
-#define ACCOUNT_ADMIN 0x1u		/* made by the first-run page: may run the box */
-struct account {
-	char bare[STORE_BARE_MAX];
-	uint32_t flags;			/* ACCOUNT_* */
-	uint64_t created;		/* unix seconds */
-	struct scram_creds sha1;
-	struct scram_creds sha256;
-};
-int store_account_get(struct store_txn *t, const char *bare, struct account *out); /* NT_ENOENT */
-/* NT_EEXIST when create_only and the account exists. NT_ELIMIT when bare is longer than an
- * LMDB key allows (about 500 bytes); NT_EFULL when the map is full (then abort the txn). */
-int store_account_put(struct store_txn *t, const struct account *a, int create_only);
-/* Deletes the account and its offline messages. NT_ENOENT when missing. */
-int store_account_del(struct store_txn *t, const char *bare);
-typedef int store_account_fn(const struct account *a, void *arg); /* non-zero stops */
-/* In bare JID byte order. Returns fn's non-zero value when it stopped; NT_ESTORE at a record
- * that does not decode. fn must not change the accounts table. */
-int store_account_each(struct store_txn *t, store_account_fn *fn, void *arg);
-/* 1 when the accounts table holds any record (decoded or not), 0 when empty; or the store's
- * error. */
-int store_accounts_any(struct store_txn *t);
-/* Bumped by every put and del; natterd polls it to notice natterctl's changes. */
-int store_accounts_generation(struct store_txn *t, uint64_t *out);
-
-/* offline: key = bare JID '\0' 8-byte big-endian sequence number; value = the stanza's XML.
- * Messages come back in the order they were pushed. */
-/* In a nested transaction: when the map is full (NT_EFULL) t stays usable and holds the rest
- * of its writes. NT_EINVAL for n == 0; NT_ELIMIT for a bare JID too long for a key. */
-int store_offline_push(struct store_txn *t, const char *bare, const char *xml, size_t n);
-/* Messages stored for bare. */
-int store_offline_count(struct store_txn *t, const char *bare, size_t *out);
-/* Messages stored for bare and their bytes. */
-int store_offline_usage(struct store_txn *t, const char *bare, size_t *count, uint64_t *bytes);
-typedef int store_offline_fn(const char *xml, size_t n, void *arg); /* non-zero stops */
-/* Calls fn for each stored message in order, then deletes those it was called for. xml is
- * a NUL-terminated copy valid during the call. A message for which fn returns non-zero is
- * kept (with those after it), and that value is returned. Needs a write txn. */
-int store_offline_take(struct store_txn *t, const char *bare, store_offline_fn *fn, void *arg);
-
 /* Consistency check for natterctl: decodes every account value and offline record without
  * stopping at the first bad one, calling fn (may be NULL) with one line per problem.
  * *accounts and *offline count the records that decoded. NT_OK when all is well; NT_ESTORE
@@ -101,9 +62,9 @@ int store_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *ac
  * certificate) are not touched. Nothing is gone until t commits. NT_EINVAL for a read txn. */
 int store_wipe(struct store_txn *t);
 
-/* settings: key = setting name (text); value = bytes. */
-int store_setting_get(struct store_txn *t, const char *key, void *out, size_t cap,
-                      size_t *len); /* NT_ENOENT; NT_ELIMIT when cap is too small */
-int store_setting_put(struct store_txn *t, const char *key, const void *v, size_t n);
-int store_setting_del(struct store_txn *t, const char *key);	/* NT_ENOENT when absent */
+/* Each table's API and its encodings have a header of their own; they are included here so
+ * that a caller of the store needs this one header. Kept last: they use what is above. */
+#include "store/accounts.h"
+#include "store/offline.h"
+#include "store/settings.h"
 #endif
