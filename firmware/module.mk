@@ -3,7 +3,8 @@ core-srcs  := firmware/core/err.c firmware/core/log.c firmware/core/buf.c \
 xml-srcs   := firmware/xml/framer.c firmware/xml/xml.c
 jid-srcs   := firmware/xmpp/jid.c
 scram-srcs := firmware/xmpp/scram.c firmware/core/base64.c
-store-srcs := firmware/store/store.c firmware/store/accounts.c firmware/store/offline.c \
+store-srcs := firmware/store/store.c firmware/store/schema.c firmware/store/migrate.c \
+              firmware/store/accounts.c firmware/store/offline.c \
               firmware/store/settings.c
 tls-srcs   := firmware/tls/tls.c firmware/tls/cert.c
 http-srcs  := firmware/web/http.c

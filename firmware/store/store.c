@@ -2,13 +2,14 @@
  * The store's environment, its transactions and the "meta" table.
  *
  * Files: the data dir itself is the LMDB environment (data.mdb, lock.mdb; mode 0600, the dir
- * 0700 when we make it). Named databases: "meta", "accounts", "offline", "settings"; each
- * table file documents its own encodings.
+ * 0700 when we make it). Named databases: one per table that schema.c declares ("meta",
+ * "accounts", "offline", "settings"); each table's header documents its own encodings.
  *
  * meta table: key = ASCII name, no NUL.
- *   "schema"        value: 4 bytes, big-endian STORE_SCHEMA_VERSION; written when the store is
- *                   made; a store without it, or with another version, is refused.
- *   "accounts_gen"  value: 8 bytes, big-endian; see accounts.c.
+ *   "schema"        value: 4 bytes, big-endian: the schema version of the store's tables and
+ *                   encodings; written when the store is made and by each upgrade (see
+ *                   migrate.c); a store without it is not a natter store.
+ *   "accounts_gen"  value: 8 bytes, big-endian; see accounts.h.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -25,13 +26,6 @@
 #define STORE_FILE_MODE 0600
 #define STORE_DATA_FILE "data.mdb"
 #define STORE_MB_SHIFT  20
-
-static const char *const tbl_names[TBL_COUNT] = {
-	[TBL_META] = "meta",
-	[TBL_ACCOUNTS] = "accounts",
-	[TBL_OFFLINE] = "offline",
-	[TBL_SETTINGS] = "settings",
-};
 
 static int store_nt(int mdb_rc)
 {
@@ -54,8 +48,7 @@ int store_fail(struct store_txn *t, const char *what, int mdb_rc)
 	return store_nt(mdb_rc);
 }
 
-/* Logs a failure while opening st and maps it to an NT_E* code. */
-static int store_open_fail(const struct store *st, const char *what, int mdb_rc)
+int store_open_fail(const struct store *st, const char *what, int mdb_rc)
 {
 	const char *why = mdb_strerror(mdb_rc);
 
@@ -172,99 +165,13 @@ static int store_env_open(struct store *st, unsigned map_mb)
 	return mdb_env_set_mapsize(st->env, 0);
 }
 
-static int store_meta_init(struct store *st, MDB_txn *txn)
-{
-	uint8_t ver[4], gen[8];
-	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, STORE_META_SCHEMA }, v = { sizeof(ver), ver };
-	MDB_val gk = { sizeof(STORE_META_ACCOUNTS_GEN) - 1, STORE_META_ACCOUNTS_GEN };
-	MDB_val gv = { sizeof(gen), gen };
-	int rc;
-
-	store_be32_put(ver, STORE_SCHEMA_VERSION);
-	store_be64_put(gen, 0);
-	if ((rc = mdb_put(txn, st->dbi[TBL_META], &k, &v, 0)) != 0 ||
-	    (rc = mdb_put(txn, st->dbi[TBL_META], &gk, &gv, 0)) != 0)
-		return store_open_fail(st, "write schema", rc);
-	return NT_OK;
-}
-
-static int store_schema_check(struct store *st, MDB_txn *txn)
-{
-	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, STORE_META_SCHEMA }, v;
-	uint32_t ver;
-	int rc = mdb_get(txn, st->dbi[TBL_META], &k, &v);
-
-	if (rc == MDB_NOTFOUND) {
-		log_err("store: %s: no schema version: not a natter store", st->dir);
-		return NT_ESTORE;
-	}
-	if (rc != 0)
-		return store_open_fail(st, "read schema", rc);
-	if (v.mv_size != sizeof(ver)) {
-		log_err("store: %s: schema version has %zu bytes, not 4", st->dir, v.mv_size);
-		return NT_ESTORE;
-	}
-	ver = store_be32_get(v.mv_data);
-	if (ver != STORE_SCHEMA_VERSION) {
-		log_err("store: %s: schema version %u, this build reads version %d", st->dir,
-			(unsigned)ver, STORE_SCHEMA_VERSION);
-		return NT_ESTORE;
-	}
-	return NT_OK;
-}
-
-/* Opens the named databases. An environment with an empty main database is new: made
- * (tables, schema) when create, else NT_ENOENT. Anything else must be a natter store. */
-static int store_tables_open(struct store *st, int create)
-{
-	MDB_txn *txn = NULL;
-	MDB_dbi main_dbi;
-	MDB_stat ms;
-	int rc, nt, fresh = 0, i;
-
-	if ((rc = mdb_txn_begin(st->env, NULL, create ? 0 : MDB_RDONLY, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
-	    (rc = mdb_stat(txn, main_dbi, &ms)) != 0) {
-		nt = store_open_fail(st, "read", rc);
-		goto out;
-	}
-	if (ms.ms_entries == 0 && !create) {
-		log_info("store: no store in %s (empty environment)", st->dir);
-		nt = NT_ENOENT;
-		goto out;
-	}
-	fresh = ms.ms_entries == 0;
-	for (i = 0; i < TBL_COUNT; i++) {
-		rc = mdb_dbi_open(txn, tbl_names[i], fresh ? MDB_CREATE : 0, &st->dbi[i]);
-		if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-			log_err("store: %s: no \"%s\" table: not a natter store", st->dir,
-				tbl_names[i]);
-			nt = NT_ESTORE;
-			goto out;
-		}
-		if (rc != 0) {
-			nt = store_open_fail(st, tbl_names[i], rc);
-			goto out;
-		}
-	}
-	if ((fresh && (nt = store_meta_init(st, txn)) != NT_OK) ||
-	    (nt = store_schema_check(st, txn)) != NT_OK)
-		goto out;
-	/* Committing (even a read txn) makes the database handles usable by later txns. */
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		nt = store_open_fail(st, "commit", rc);
-		goto out;
-	}
-	if (fresh)
-		log_info("store: created a store in %s (schema %d)", st->dir, STORE_SCHEMA_VERSION);
-out:
-	mdb_txn_abort(txn);
-	return nt;
-}
-
 int store_open(struct store **out, const char *dir, unsigned map_mb, int create)
+{
+	return store_open_schema(out, dir, map_mb, create, store_schema_build());
+}
+
+int store_open_schema(struct store **out, const char *dir, unsigned map_mb, int create,
+                      const struct store_schema *schema)
 {
 	struct store *st = NULL;
 	size_t key_max;
@@ -275,6 +182,8 @@ int store_open(struct store **out, const char *dir, unsigned map_mb, int create)
 	if (dir == NULL || map_mb == 0 ||
 	    ((size_t)map_mb << STORE_MB_SHIFT) >> STORE_MB_SHIFT != map_mb)
 		return NT_EINVAL;
+	if ((rc = store_schema_valid(schema)) != NT_OK)
+		return rc;
 	if (strlen(dir) + sizeof("/" STORE_DATA_FILE) > sizeof(st->dir)) {
 		log_err("store: data dir name too long");
 		return NT_EINVAL;
@@ -284,6 +193,7 @@ int store_open(struct store **out, const char *dir, unsigned map_mb, int create)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return NT_ENOMEM;
 	snprintf(st->dir, sizeof(st->dir), "%s", dir);
+	st->schema = schema;
 	if ((rc = store_env_open(st, map_mb)) != 0) {
 		rc = store_open_fail(st, "open", rc);
 		goto fail;
@@ -296,7 +206,7 @@ int store_open(struct store **out, const char *dir, unsigned map_mb, int create)
 	st->bare_max = key_max - 1 - STORE_OFFLINE_SEQ_LEN;
 	if (st->bare_max > STORE_BARE_MAX - 1)
 		st->bare_max = STORE_BARE_MAX - 1;
-	if ((rc = store_tables_open(st, create)) != NT_OK)
+	if ((rc = store_schema_open(st, create)) != NT_OK)
 		goto fail;
 	*out = st;
 	return NT_OK;
@@ -553,15 +463,17 @@ void store_abort(struct store_txn *t)
 
 int store_wipe(struct store_txn *t)
 {
-	/* Every table of user data; meta (schema, generation) stays. A table added later
-	 * belongs here unless it must survive a factory reset. */
-	static const enum store_tbl wiped[] = { TBL_ACCOUNTS, TBL_OFFLINE, TBL_SETTINGS };
+	const struct store_schema *s;
 	int rc;
 
 	if (t == NULL || !t->write)
 		return NT_EINVAL;
-	for (size_t i = 0; i < sizeof(wiped) / sizeof(wiped[0]); i++)
-		if ((rc = mdb_drop(t->txn, t->st->dbi[wiped[i]], 0)) != 0)
+	/* Every table of user data; meta (schema, generation) and any other table marked
+	 * STORE_TBL_KEEP stays. */
+	s = t->st->schema;
+	for (size_t i = 0; i < s->n_tables; i++)
+		if (!(s->tables[i].flags & STORE_TBL_KEEP) &&
+		    (rc = mdb_drop(t->txn, t->st->dbi[i], 0)) != 0)
 			return store_fail(t, "wipe", rc);
 	return store_accounts_bump(t);
 }
@@ -591,9 +503,10 @@ static int store_meta_check(struct store_txn *t, store_problem_fn *fn, void *arg
 			store_problem(fn, arg, "meta: \"%s\" has %zu bytes, not %zu", want[i].key,
 				      v.mv_size, want[i].len);
 			(*bad)++;
-		} else if (i == 0 && store_be32_get(v.mv_data) != STORE_SCHEMA_VERSION) {
-			store_problem(fn, arg, "meta: schema version %u, expected %d",
-				      (unsigned)store_be32_get(v.mv_data), STORE_SCHEMA_VERSION);
+		} else if (i == 0 && store_be32_get(v.mv_data) != t->st->schema->version) {
+			store_problem(fn, arg, "meta: schema version %u, expected %u",
+				      (unsigned)store_be32_get(v.mv_data),
+				      (unsigned)t->st->schema->version);
 			(*bad)++;
 		}
 	}

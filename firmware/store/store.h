@@ -7,11 +7,13 @@
  * Values read are copied out; nothing returned points into LMDB.
  *
  * This header is the environment and transaction API; each table has its own header
- * (accounts.h, offline.h, settings.h).
+ * (accounts.h, offline.h, settings.h), and schema.c lists the tables and the migrations.
  */
 #include <stddef.h>
 #include <stdint.h>
 
+/* The schema this build writes. A store of an older one is upgraded when natterd opens it
+ * (schema.c lists the steps); a store of a newer one is refused. */
 #define STORE_SCHEMA_VERSION 1
 #define STORE_BARE_MAX 2048		/* "local@domain" prepared, with NUL */
 
@@ -19,8 +21,11 @@ struct store;
 struct store_txn;
 
 /* Opens (creating when create is 1) the store in dir with a map of map_mb MiB.
- * NT_ENOENT: no store there and create is 0. NT_ESTORE: corrupt, wrong schema, or not an
- * LMDB store. NT_EBUSY: locked in a way we cannot wait for. Logs why. */
+ * With create, a store of an older schema is upgraded to STORE_SCHEMA_VERSION in one write
+ * transaction (all steps or none); without create nothing is written, and such a store is
+ * refused (NT_ESTORE) with a log line saying to start natterd, which upgrades it.
+ * NT_ENOENT: no store there and create is 0. NT_ESTORE: corrupt, a newer schema, an upgrade
+ * that failed, or not an LMDB store. NT_EBUSY: locked in a way we cannot wait for. Logs why. */
 int  store_open(struct store **out, const char *dir, unsigned map_mb, int create);
 /* NULL-safe; any open transaction must be ended first. */
 void store_close(struct store *st);
@@ -57,9 +62,10 @@ typedef void store_problem_fn(const char *problem, void *arg);
 int store_check(struct store_txn *t, store_problem_fn *fn, void *arg, size_t *accounts,
                 size_t *offline);
 
-/* Factory reset: empties the accounts, offline and settings tables in t (a write txn) and
- * bumps the accounts generation; the schema stays, and files outside the store (the TLS
- * certificate) are not touched. Nothing is gone until t commits. NT_EINVAL for a read txn. */
+/* Factory reset: empties every table of user data in t (a write txn: today accounts, offline
+ * and settings; schema.c marks the tables that stay) and bumps the accounts generation; the
+ * schema stays, and files outside the store (the TLS certificate) are not touched. Nothing
+ * is gone until t commits. NT_EINVAL for a read txn. */
 int store_wipe(struct store_txn *t);
 
 /* Each table's API and its encodings have a header of their own; they are included here so

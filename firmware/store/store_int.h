@@ -9,16 +9,53 @@
 #include <lmdb.h>
 #include "store/store.h"
 
+/* The tables of this build: each one's index into struct store's dbi[] and into the table
+ * list of schema.c, where it is declared with its name and the schema that introduced it. */
 enum store_tbl { TBL_META, TBL_ACCOUNTS, TBL_OFFLINE, TBL_SETTINGS, TBL_COUNT };
 
 #define STORE_MAX_DBS 16		/* named databases the environment may hold */
+#define STORE_SCHEMA_FIRST 1		/* the oldest schema there is: the first firmware's */
 #define STORE_OFFLINE_SEQ_LEN 8		/* big-endian sequence number behind "bare\0" */
 #define STORE_META_SCHEMA "schema"
 #define STORE_META_ACCOUNTS_GEN "accounts_gen"
 
+/* The schema registry ---------------------------------------------------------------------
+ * A table is declared once, in a schema's table list; its index there is its handle. A step
+ * upgrades a store from one schema version to the next; the steps of a schema run in order,
+ * all in the one write transaction that opens the store, so a store is either upgraded
+ * completely or left as it was. */
+#define STORE_TBL_KEEP 0x1u		/* survives a factory reset (store_wipe) */
+struct store_table {
+	const char *name;		/* LMDB's name of the named database */
+	uint32_t since;			/* the schema version that added it */
+	unsigned flags;			/* STORE_TBL_* */
+};
+
+struct store_txn;
+/* Rewrites t's store from schema from to from + 1 (the tables added by from + 1 are already
+ * there, empty). NT_OK, or an NT_E* code that aborts the whole upgrade. */
+typedef int store_step_fn(struct store_txn *t);
+struct store_step {
+	uint32_t from;			/* the store's version before the step */
+	store_step_fn *fn;
+	const char *what;		/* for the log: what the step changes */
+};
+
+struct store_schema {
+	uint32_t version;		/* what a store is after every step */
+	const struct store_table *tables; /* enum store_tbl's tables first, in its order */
+	size_t n_tables;		/* at most STORE_MAX_DBS */
+	const struct store_step *steps;	/* by from, ascending; at most one per version */
+	size_t n_steps;
+};
+
+/* This build's tables and steps (schema.c). */
+const struct store_schema *store_schema_build(void);
+
 struct store {
 	MDB_env *env;
-	MDB_dbi dbi[TBL_COUNT];
+	const struct store_schema *schema;	/* what the store was opened with */
+	MDB_dbi dbi[STORE_MAX_DBS];		/* by table index */
 	size_t key_max;			/* LMDB's largest key (511 with default builds) */
 	size_t bare_max;		/* longest bare JID usable as a key in every table */
 	int writing;			/* a write txn is open in this process */
@@ -61,6 +98,13 @@ static inline uint64_t store_be64_get(const uint8_t *p)
 }
 
 /* store.c -------------------------------------------------------------------------------- */
+/* store_open with another schema than the build's: for the migration tests, which prove the
+ * mechanism with tables and steps of their own. schema must outlive the store. NT_EINVAL
+ * (logged) when schema breaks the rules above. */
+int  store_open_schema(struct store **out, const char *dir, unsigned map_mb, int create,
+                       const struct store_schema *schema);
+/* Logs a failure while opening st ("store: DIR: what: reason") and maps it to NT_E*. */
+int  store_open_fail(const struct store *st, const char *what, int mdb_rc);
 /* Logs "store: what: <lmdb reason>" and marks t failed (commit will abort). Returns
  * NT_EFULL when the map is full, NT_EBUSY when the reader table is full, else NT_ESTORE. */
 int  store_fail(struct store_txn *t, const char *what, int mdb_rc);
@@ -78,6 +122,14 @@ void store_key_text(char *out, size_t cap, const void *k, size_t n);
 /* Formats a problem line and hands it to fn (when fn is set). */
 void store_problem(store_problem_fn *fn, void *arg, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* migrate.c ------------------------------------------------------------------------------ */
+/* NT_OK, or NT_EINVAL (logged) for a schema description that breaks the rules above: the
+ * mistake of a programmer, caught by the first test that opens a store with it. */
+int  store_schema_valid(const struct store_schema *s);
+/* Opens the tables of st->schema: makes them in an empty environment when create, else
+ * checks the store's version and upgrades an older one (only when create). */
+int  store_schema_open(struct store *st, int create);
 
 /* accounts.c ----------------------------------------------------------------------------- */
 #define STORE_ACCOUNT_VERSION 1
