@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+import natter
 from natter import EXEC, SLOW
 
 REPO = Path(__file__).resolve().parents[2]
@@ -459,6 +460,65 @@ def test_foreign_lmdb_environment_is_refused(tmp_path):
 			     " 6869\n 7468657265\nDATA=END\n")
 	fails(1, "cannot open the store", "list", datadir=tmp_path)
 	fails(1, "cannot open the store", "adduser", "a@x", datadir=tmp_path, stdin="pw\n")
+
+
+# One store, two programs, two firmwares ---------------------------------------------------------
+
+def schema_of(d):
+	"""meta "schema" of the store in d: 4 bytes, big-endian."""
+	return struct.unpack(">I", dump(d, "meta")[b"schema"])[0]
+
+
+def store_image(d):
+	return {t: dump(d, t) for t in ("meta", "accounts", "offline", "settings")}
+
+
+@needs_lmdb_utils
+def test_natterctl_store_opens_in_natterd_and_back(daemon_factory, xmpp):
+	# natterctl makes the store (the factory adds natter.USERS with natterctl adduser).
+	d = daemon_factory()
+	ver = schema_of(d.datadir)
+
+	async def login():
+		alice = await xmpp.login("alice")
+		assert alice.boundjid.bare == natter.jid("alice")
+		await alice.close()
+	xmpp.run(login())
+	d.stop()
+	d.check_exit()
+	assert schema_of(d.datadir) == ver
+	assert ok("check", datadir=d.datadir).stdout.startswith(f"ok: {len(natter.USERS)} accounts")
+
+	# natterd makes the store; natterctl reads and writes it, natterd takes that back.
+	d2 = daemon_factory(users=False)
+	d2.stop()
+	d2.check_exit()
+	assert schema_of(d2.datadir) == ver
+	assert ok("check", datadir=d2.datadir).stdout.strip() == "ok: 0 accounts, 0 offline messages"
+	natter.add_user(d2.datadir, "alice", natter.USERS["alice"])
+	daemon_factory.restart(d2)
+	xmpp.run(login())
+
+
+@needs_lmdb_utils
+def test_natterd_refuses_a_store_from_a_newer_firmware(tmp_path):
+	d = tmp_path / "data"
+	adduser(d, "alice@localhost", "pw-alice-1")
+	newer = schema_of(d) + 1
+	load(d, "meta", {b"schema": struct.pack(">I", newer)})
+	before = store_image(d)
+	daemon = natter.Daemon(d)	# not the factory's: it expects a clean exit
+	with pytest.raises(natter.DaemonError):
+		daemon.start()
+	assert daemon.returncode not in (None, 0)
+	message = (f"store schema version {newer} is newer than this firmware's ({newer - 1}): "
+		   "update the firmware or restore a backup")
+	assert message in daemon.log()
+	if natter.SANITIZED:
+		assert natter.sanitizer_report(daemon.log()) is None, daemon.log()
+	proc = fails(1, "cannot open the store", "check", datadir=d)
+	assert message in proc.stderr
+	assert store_image(d) == before, "a refused store must not be touched"
 
 
 # Bulk import ---------------------------------------------------------------------------------
