@@ -9,9 +9,10 @@
  *     version adds are made, empty, then that version's step runs. Every step, and the new
  *     version number, go in the one write transaction that opens the store: a step that fails
  *     (or a crash, or a full disk) leaves the store as it was, and open fails. Only an opener
- *     that may create (natterd, and natterctl's adduser, import and set) upgrades: the others
- *     (natterctl list, check, get, ...) write nothing and refuse such a store, saying to start
- *     natterd, which a box does at every boot;
+ *     that may create upgrades: natterd, and natterctl's import and set. The others
+ *     (natterctl list, check, get, passwd, ..., and adduser, which first looks the user up
+ *     read-only) write nothing and refuse such a store, saying to start natterd, which a box
+ *     does at every boot, so a box's store is upgraded before anyone runs natterctl;
  *   - a store of a newer version (a firmware downgrade) is refused: this build cannot know
  *     what the newer one's tables mean, and writing them could lose data.
  */
