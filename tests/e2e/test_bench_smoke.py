@@ -21,8 +21,10 @@ USERS = 24
 
 @pytest.fixture
 def bench(daemon_factory):
-	"""A natterd with accounts user0 .. user23 (one password)."""
-	d = daemon_factory()
+	"""A natterd with accounts user0 .. user23 (one password). The load generator logs in
+	up to 20 sessions at once, from one address under lwIP: more than the box lets one
+	address have in the middle of logging in (16), a limit test_limits.py tests."""
+	d = daemon_factory.with_limits(preauth_per_addr=64)
 	for i in range(USERS):
 		natter.add_user(d.datadir, f"user{i}", PASSWORD)
 	return d
