@@ -199,7 +199,7 @@ def test_first_run_page_from_the_host(guest, tmp_path):
 	status, page = request("POST", "/setup", form)
 	assert status == 200 and f"boss@{DOMAIN}" in page and 'id="done"' in page, page
 	status, page = request("GET", "/")
-	assert status == 200 and 'id="closed"' in page, page
+	assert status == 200 and 'id="reset"' in page, page
 	rc, out = guest.sh("natterctl list")
 	assert rc == 0 and f"boss@{DOMAIN}" in out, out
 	conn = natter.RawConn(guest.port, cafile=cert, domain=DOMAIN, host="127.0.0.1")
