@@ -115,7 +115,6 @@ static struct c2s *c2s_new(struct natterd *d, struct net_conn *c, int direct_tls
 		goto fail;
 	s->d = d;
 	s->conn = c;
-	memcpy(s->addr, key, sizeof(s->addr));
 	buf_init(&s->out, CONFIG_NT_OUTBUF_MAX);
 	s->id = net_conn_id(c);
 	s->state = direct_tls ? C2S_TLS_HANDSHAKE : C2S_WAIT_HEADER;
@@ -147,19 +146,21 @@ static void c2s_authenticated(struct c2s *s)
 {
 	struct natterd *d = s->d;
 	uint64_t now = net_now_ms(d->loop);
+	char key[ADDRKEY_MAX];
 
-	keycount_add(d->preauth_per_addr, s->addr, -1, now);
+	addrkey_from(net_peer_addr(s->conn), key);
+	keycount_add(d->preauth_per_addr, key, -1, now);
 	d->npreauth--;
 	s->preauth = 0;
-	if (keycount_get(d->authed_per_addr, s->addr, now) >= d->lim.authed_per_addr) {
-		c2s_refusal_log(d, "authed", s->addr, "logged-in connections from it",
+	if (keycount_get(d->authed_per_addr, key, now) >= d->lim.authed_per_addr) {
+		c2s_refusal_log(d, "authed", key, "logged-in connections from it",
 				d->lim.authed_per_addr, "limit.authed_per_addr");
 		s->restart_pending = 0;
 		c2s_stream_error(s, "policy-violation",
 				 "too many logged-in connections from your address");
 		return;
 	}
-	keycount_add(d->authed_per_addr, s->addr, 1, now);
+	keycount_add(d->authed_per_addr, key, 1, now);
 	s->authed_counted = 1;
 }
 
@@ -360,16 +361,17 @@ static void c2s_on_close(struct net_conn *c, void *arg)
 	struct c2s *s = arg;
 	struct natterd *d = s->d;
 
-	(void)c;
 	if (s->state != C2S_CLOSED) {
 		log_debug(C2S_LOG " connection lost", s->id);
 		c2s_end(s);
 	}
-	if (s->preauth) {
-		keycount_add(d->preauth_per_addr, s->addr, -1, net_now_ms(d->loop));
-		d->npreauth--;
-	} else if (s->authed_counted) {
-		keycount_add(d->authed_per_addr, s->addr, -1, net_now_ms(d->loop));
+	if (s->preauth || s->authed_counted) {
+		char key[ADDRKEY_MAX];	/* not kept per session: idle sessions stay small */
+
+		addrkey_from(net_peer_addr(c), key);
+		keycount_add(s->preauth ? d->preauth_per_addr : d->authed_per_addr, key, -1,
+			     net_now_ms(d->loop));
+		d->npreauth -= s->preauth;
 	}
 	if (s->prev != NULL)
 		s->prev->next = s->next;

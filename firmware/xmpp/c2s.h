@@ -8,7 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <mxml.h>
-#include "core/addrkey.h"
 #include "core/buf.h"
 #include "xmpp/scram.h"
 
@@ -19,7 +18,7 @@ struct xml_framer;
 struct user;
 struct jidlist;
 
-#define C2S_CRED_TAG_LEN 16	/* bytes of credcheck.h's tag */
+#define C2S_CRED_TAG_LEN 8	/* bytes of credcheck.h's tag: enough to notice a change */
 
 enum c2s_state {
 	C2S_TLS_HANDSHAKE,	/* direct TLS or after <proceed/>: handshake running */
@@ -44,7 +43,10 @@ struct c2s {
 	unsigned initial_presence : 1;	/* offline messages were offered */
 	unsigned restart_pending : 1;	/* reset the framer after the current element */
 	unsigned preauth : 1;		/* counted as not logged in (natterd's npreauth) */
-	unsigned authed_counted : 1;	/* counted as logged in from addr */
+	unsigned authed_counted : 1;	/* counted as logged in from its address */
+	unsigned flush_queued : 1;	/* on natterd's flush list */
+	unsigned offline_queued : 1;	/* stored messages wait for room in the output */
+	unsigned cred_tagged : 1;	/* cred_tag is set */
 	int priority;
 	unsigned long id;
 	uint64_t started_ms, last_rx_ms;
@@ -59,16 +61,12 @@ struct c2s {
 	struct user *user;
 	struct buf out;			/* plaintext queued this turn, sent before sleeping */
 	struct c2s *flush_next;		/* natterd's list of sessions with output queued */
-	unsigned flush_queued : 1;
-	unsigned offline_queued : 1;	/* stored messages wait for room in the output */
 	struct c2s *offline_next;	/* natterd's list of such sessions */
 	struct c2s *next, *prev;	/* natterd's list */
 	struct c2s *unext;		/* the user's resources */
 	struct net_timer *delay_timer;
-	char addr[ADDRKEY_MAX];		/* the peer's key for per-address limits */
 	int sasl_mech;			/* mechanism waiting for its initial response */
-	uint8_t cred_tag[C2S_CRED_TAG_LEN];	/* credcheck.h: the credentials it logged in */
-	unsigned cred_tagged : 1;		/* with, once cred_tag is set */
+	uint8_t cred_tag[C2S_CRED_TAG_LEN];	/* credcheck.h: the credentials it logged in with */
 };
 
 /* Accept callbacks for the listeners (arg is the struct natterd). */
